@@ -894,7 +894,8 @@ export class RaftNode {
       // A full window may mean lost messages; free one so replication probes on (etcd does the same).
       freeInflightUpTo(pr, pr.inflight[0]?.lastIndex ?? 0);
     }
-    if (pr.matchIndex < this.log.lastIndex() || pr.state === "snapshot") this.sendAppends(m.from, pr, false);
+    // A probe goes out even when empty: it is how the leader finds where the logs meet.
+    if (pr.matchIndex < this.log.lastIndex() || pr.state !== "replicate") this.sendAppends(m.from, pr, pr.state === "probe");
     if (m.readRound > pr.readRoundAcked) {
       pr.readRoundAcked = m.readRound;
       this.releaseReads(role);
