@@ -150,7 +150,9 @@ export class RaftLog {
 
   /** Replaces the whole log with a snapshot received from the leader (the shell persists it). */
   restore(snapshot: Snapshot): void {
-    assert(snapshot.meta.index > this.commitIndex, `a snapshot at ${snapshot.meta.index} must be ahead of commit index ${this.commitIndex}`);
+    // A joining node with an empty log may take the snapshot at index 0, which only carries the initial membership.
+    const initial = snapshot.meta.index === 0 && this.lastIndex() === 0;
+    assert(initial || snapshot.meta.index > this.commitIndex, `a snapshot at ${snapshot.meta.index} must be ahead of commit index ${this.commitIndex}`);
     this.snapshotValue = snapshot;
     this.entriesValue = [];
     this.stableIndex = snapshot.meta.index;

@@ -712,6 +712,14 @@ export class RaftNode {
     const reply = (fields: Pick<AppendEntriesResponse, "success" | "matchIndex" | "rejectedIndex" | "hintIndex" | "hintTerm">): void =>
       this.send({ type: "AppendEntriesResponse", to: m.from, term: this.term, ...fields });
     const noHint = { rejectedIndex: 0, hintIndex: 0, hintTerm: 0 };
+    if (m.prevLogIndex === 0 && !this.knowsInitialMembership()) {
+      // A node that joined without a bootstrap membership cannot vouch for the state at index 0: the
+      // cluster's initial membership lives there, not in any entry, and replaying membership changes
+      // from an empty one gives a wrong voter set (a promoted joiner would think it is the only voter).
+      // Refusing index 0 makes the leader send its snapshot at index 0, which carries that membership.
+      reply({ success: false, matchIndex: 0, ...noHint });
+      return;
+    }
     if (m.prevLogIndex < this.log.commitIndex) {
       // Everything up to our commit index already matches the leader; say so and let it send the rest.
       reply({ success: true, matchIndex: this.log.commitIndex, ...noHint });
@@ -743,6 +751,13 @@ export class RaftNode {
     const meta = m.meta;
     const reply = (bytesReceived: number, installed: boolean): void =>
       this.send({ type: "InstallSnapshotResponse", to: m.from, term: this.term, snapshotIndex: meta.index, bytesReceived, installed });
+    if (meta.index === 0 && !this.knowsInitialMembership() && this.log.lastIndex() === 0) {
+      // The initial membership for a joining node (see handleAppendEntries); index 0 covers no entry,
+      // so there is no application state to receive.
+      this.restoreSnapshot({ meta, data: emptyBytes });
+      reply(m.totalBytes, true);
+      return;
+    }
     if (meta.index <= this.log.commitIndex) {
       reply(m.totalBytes, true); // We already hold everything the snapshot covers.
       return;
@@ -780,6 +795,11 @@ export class RaftNode {
     this.restoreSnapshot({ meta, data: concatBytes(incoming.chunks, incoming.totalBytes) });
     // Sent with this Ready, so only after the snapshot is durable.
     reply(incoming.totalBytes, true);
+  }
+
+  /** Whether this node knows the membership in force at its snapshot (false only for a node that joined empty). */
+  private knowsInitialMembership(): boolean {
+    return this.log.snapshot.meta.index > 0 || members(this.log.snapshot.meta.membership).length > 0;
   }
 
   private restoreSnapshot(snapshot: Snapshot): void {
@@ -864,6 +884,12 @@ export class RaftNode {
 
   private handleAppendResponse(role: LeaderRole, m: AppendEntriesResponse, pr: Progress): void {
     if (!m.success) {
+      if (m.rejectedIndex === 0) {
+        // Only a node that joined without the initial membership refuses index 0: it needs the snapshot.
+        becomeSnapshot(pr, this.log.snapshot.meta.index);
+        this.sendSnapshotChunk(m.from, pr);
+        return;
+      }
       // Fast back-off (etcd): skip every entry of a term the follower cannot match.
       const probeIndex = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index : m.hintIndex;
       if (maybeDecrease(pr, m.rejectedIndex, probeIndex)) {
@@ -894,8 +920,11 @@ export class RaftNode {
       // A full window may mean lost messages; free one so replication probes on (etcd does the same).
       freeInflightUpTo(pr, pr.inflight[0]?.lastIndex ?? 0);
     }
-    // A probe goes out even when empty: it is how the leader finds where the logs meet.
-    if (pr.matchIndex < this.log.lastIndex() || pr.state !== "replicate") this.sendAppends(m.from, pr, pr.state === "probe");
+    // A probe goes out even when empty: it is how the leader finds where the logs meet. So does an empty
+    // append in replicate when the follower lags with everything already in flight: if an AppendEntries
+    // (or its answer) was lost and nothing new is proposed, only this reveals the gap (the follower
+    // rejects, or acknowledges its match); etcd sends it too. Without it the entry never commits.
+    if (pr.matchIndex < this.log.lastIndex() || pr.state !== "replicate") this.sendAppends(m.from, pr, true);
     if (m.readRound > pr.readRoundAcked) {
       pr.readRoundAcked = m.readRound;
       this.releaseReads(role);
