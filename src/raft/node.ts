@@ -1026,7 +1026,6 @@ export class RaftNode {
         readRound: role.readRound,
       });
     }
-    role.readRoundInOutbox = true;
   }
 
   // ---------------------------------------------------------------- ReadIndex
@@ -1052,9 +1051,11 @@ export class RaftNode {
   private addPendingRead(role: LeaderRole, requestId: number, from: NodeId): void {
     if (!role.readRoundInOutbox) {
       // Start a new round: its heartbeats leave after this read arrived, so their answers prove we are
-      // still the leader at a moment after the read began.
+      // still the leader at a moment after the read began. A periodic heartbeat never opens a round: it
+      // may carry a round a majority already confirmed before this read arrived.
       role.readRound++;
       this.broadcastHeartbeat(role);
+      role.readRoundInOutbox = true;
     }
     role.pendingReads.push({ requestId, from, readIndex: this.log.commitIndex, round: role.readRound });
     this.releaseReads(role);
