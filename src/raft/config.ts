@@ -21,6 +21,8 @@ export interface RaftConfig {
   readonly checkQuorum?: boolean;
   readonly appendEntriesCountMax?: number;
   readonly appendEntriesBytesMax?: number;
+  /** Bytes of one proposed entry; a larger proposal is refused (an AppendEntries always carries at least one entry). */
+  readonly entryBytesMax?: number;
   readonly inflightMessagesMax?: number;
   readonly inflightBytesMax?: number;
   readonly uncommittedBytesMax?: number;
@@ -37,6 +39,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     checkQuorum: true,
     appendEntriesCountMax: limits.raft.appendEntriesCountMax,
     appendEntriesBytesMax: limits.raft.appendEntriesBytesMax,
+    entryBytesMax: limits.raft.entryBytesMax,
     inflightMessagesMax: limits.raft.inflightMessagesMax,
     inflightBytesMax: limits.raft.inflightBytesMax,
     uncommittedBytesMax: limits.raft.uncommittedBytesMax,
@@ -51,6 +54,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     "heartbeatIntervalTicks",
     "appendEntriesCountMax",
     "appendEntriesBytesMax",
+    "entryBytesMax",
     "inflightMessagesMax",
     "inflightBytesMax",
     "uncommittedBytesMax",

@@ -310,7 +310,7 @@ test("propose() admits one entry larger than uncommittedBytesMax into an empty p
 });
 
 test("propose() fails with EntryTooLarge for data above the entry limit", () => {
-  const leader = newLeader([1, 2, 3], { appendEntriesBytesMax: 8 });
+  const leader = newLeader([1, 2, 3], { entryBytesMax: 8 });
   assert.deepEqual(leader.propose(new Uint8Array(9)), { ok: false, error: { code: "EntryTooLarge", sizeBytes: 9, limitBytes: 8 } });
   assert.deepEqual(leader.propose(new Uint8Array(8)), { ok: true, value: { index: 2, term: 1 } });
 });

@@ -290,8 +290,8 @@ export class RaftNode {
     const role = this.role;
     if (role.kind !== "leader") return err({ code: "NotLeader", leaderId: this.leaderId });
     if (role.transfer !== undefined) return err({ code: "LeadershipTransferInProgress", leaderId: this.id });
-    if (data.length > this.config.appendEntriesBytesMax) {
-      return err({ code: "EntryTooLarge", sizeBytes: data.length, limitBytes: this.config.appendEntriesBytesMax });
+    if (data.length > this.config.entryBytesMax) {
+      return err({ code: "EntryTooLarge", sizeBytes: data.length, limitBytes: this.config.entryBytesMax });
     }
     // Like etcd, an empty pipeline always admits one entry, so no entry is too large to ever pass.
     if (role.uncommittedBytes > 0 && role.uncommittedBytes + data.length > this.config.uncommittedBytesMax) {
@@ -822,10 +822,14 @@ export class RaftNode {
   private flush(): void {
     const role = this.role;
     if (role.kind !== "leader" || (!role.appendPending && !role.commitPending)) return;
-    const sendIfEmpty = role.commitPending;
+    const commitPending = role.commitPending;
     role.appendPending = false;
     role.commitPending = false;
-    for (const [id, pr] of role.progress) this.sendAppends(id, pr, sendIfEmpty);
+    for (const [id, pr] of role.progress) {
+      // A follower already sent the current commit index (say, with the entries that followed the
+      // acknowledgement that committed them) needs no empty AppendEntries to learn it.
+      this.sendAppends(id, pr, commitPending && pr.commitIndexSent < this.log.commitIndex);
+    }
   }
 
   /** Sends as many AppendEntries (or one snapshot chunk) as the follower's flow control allows. */
@@ -851,6 +855,7 @@ export class RaftNode {
     }
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: "AppendEntries", to, term: this.term, prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.commitIndex });
+    pr.commitIndexSent = this.log.commitIndex;
     const last = entries[entries.length - 1];
     if (last !== undefined) {
       let bytes = 0;
@@ -987,6 +992,7 @@ export class RaftNode {
     const role = this.role;
     if (role.kind !== "leader") return;
     if (!isVoter(next.value, this.id)) {
+      this.handOverOnRemoval(role, next.value);
       this.becomeFollower(this.term, noNode); // A removed leader steps down (dissertation §4.2.2).
       return;
     }
@@ -1002,6 +1008,27 @@ export class RaftNode {
     }
     if (role.transfer !== undefined && !isVoter(next.value, role.transfer.target)) role.transfer = undefined;
     this.releaseReads(role);
+  }
+
+  /**
+   * Before a removed leader steps down: tell every follower the commit index (so they learn the removal),
+   * and ask the most up-to-date remaining voter to campaign at once if it holds the whole log, instead of
+   * leaving the cluster leaderless for an election timeout.
+   */
+  private handOverOnRemoval(role: LeaderRole, next: Membership): void {
+    for (const [id, pr] of role.progress) this.sendAppends(id, pr, true);
+    let successor: NodeId = noNode;
+    let successorMatch = -1;
+    for (const id of next.voters) {
+      const match = role.progress.get(id)?.matchIndex ?? -1;
+      if (match > successorMatch) {
+        successor = id;
+        successorMatch = match;
+      }
+    }
+    if (successor !== noNode && successorMatch === this.log.lastIndex()) {
+      this.send({ type: "TimeoutNow", to: successor, term: this.term });
+    }
   }
 
   private membershipAt(index: number): Membership {

@@ -28,6 +28,8 @@ export interface Progress {
   snapshotChunkSent: boolean;
   /** The last ReadIndex round this follower confirmed. */
   readRoundAcked: number;
+  /** The highest commit index sent to this follower in an AppendEntries. */
+  commitIndexSent: number;
 }
 
 export function newProgress(nextIndex: number): Progress {
@@ -43,6 +45,7 @@ export function newProgress(nextIndex: number): Progress {
     snapshotBytesAcked: 0,
     snapshotChunkSent: false,
     readRoundAcked: 0,
+    commitIndexSent: 0,
   };
 }
 
