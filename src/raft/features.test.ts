@@ -684,6 +684,41 @@ test("a leader steps down when its own removal commits", () => {
   assert.deepEqual(takeMessages(leader), [], "a node that is no longer a voter never campaigns");
 });
 
+test("a removed leader announces the commit and sends TimeoutNow to the up-to-date voter", () => {
+  const leader = newLeader([1, 2, 3]);
+  leader.proposeMembershipChange({ kind: "removeNode", nodeId: 1 });
+  takeReady(leader);
+  // Only follower 3 holds the removal entry, so it is the one asked to take over.
+  leader.step(appendResponse({ from: 3, to: 1, term: 1, matchIndex: 2 }));
+  const messages = takeReady(leader).messages;
+  assert.deepEqual(
+    ofType(messages, "AppendEntries").map((m) => [m.to, m.leaderCommit]),
+    [
+      [2, 2],
+      [3, 2],
+    ],
+  );
+  assert.deepEqual(
+    ofType(messages, "TimeoutNow").map((m) => m.to),
+    [3],
+  );
+});
+
+test("a follower that was sent the new commit index with its entries gets no extra empty append", () => {
+  const leader = newLeader([1, 2, 3], { inflightMessagesMax: 1 });
+  leader.propose(bytes(1));
+  takeReady(leader);
+  leader.propose(bytes(2)); // Both windows are full: entry 3 waits.
+  assert.deepEqual(ofType(takeReady(leader).messages, "AppendEntries"), []);
+  // Follower 2 acknowledges entry 2: that commits it and frees 2's window, so entry 3 goes to 2
+  // carrying commit 2 — and that one message is all 2 gets. Follower 3's window is still full.
+  leader.step(appendResponse({ from: 2, to: 1, term: 1, matchIndex: 2 }));
+  assert.deepEqual(
+    ofType(takeReady(leader).messages, "AppendEntries").map((m) => [m.to, m.entries.map((e) => e.index), m.leaderCommit]),
+    [[2, [3], 2]],
+  );
+});
+
 test("an added voter gets progress on the leader and catches up with the log", () => {
   // The new node starts from the membership it joins (as an operator would configure it).
   const net = new Network([...[1, 2, 3].map((id) => newTestNode(id, [1, 2, 3])), newTestNode(4, [1, 2, 3])]);
