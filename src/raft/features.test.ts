@@ -705,17 +705,19 @@ test("a removed leader announces the commit and sends TimeoutNow to the up-to-da
 });
 
 test("a follower that was sent the new commit index with its entries gets no extra empty append", () => {
-  const leader = newLeader([1, 2, 3], { inflightMessagesMax: 1 });
+  const leader = newLeader([1, 2, 3], { inflightMessagesMax: 2 });
   leader.propose(bytes(1));
   takeReady(leader);
-  leader.propose(bytes(2)); // Both windows are full: entry 3 waits.
+  leader.propose(bytes(2));
+  takeReady(leader);
+  leader.propose(bytes(3)); // Both windows are full: entry 4 waits.
   assert.deepEqual(ofType(takeReady(leader).messages, "AppendEntries"), []);
-  // Follower 2 acknowledges entry 2: that commits it and frees 2's window, so entry 3 goes to 2
-  // carrying commit 2 — and that one message is all 2 gets. Follower 3's window is still full.
-  leader.step(appendResponse({ from: 2, to: 1, term: 1, matchIndex: 2 }));
+  // Follower 2 acknowledges entries 2 and 3: that commits them and frees 2's window, so entry 4 goes
+  // to 2 carrying commit 3 — and that one message is all 2 gets. Follower 3's window is still full.
+  leader.step(appendResponse({ from: 2, to: 1, term: 1, matchIndex: 3 }));
   assert.deepEqual(
     ofType(takeReady(leader).messages, "AppendEntries").map((m) => [m.to, m.entries.map((e) => e.index), m.leaderCommit]),
-    [[2, [3], 2]],
+    [[2, [4], 3]],
   );
 });
 
