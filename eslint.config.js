@@ -74,7 +74,7 @@ export default tseslint.config(
   },
   {
     files: ["src/sim/**/*.ts"],
-    ignores: ["src/**/*.test.ts", "src/sim/main.ts"],
+    ignores: ["src/**/*.test.ts", "src/sim/main.ts", "src/sim/command.ts"],
     rules: {
       "no-restricted-properties": [
         "error",
