@@ -2,37 +2,26 @@ import type { RaftConfig } from "../raft/config.js";
 import type { RaftError } from "../raft/errors.js";
 import { describeMembership } from "../raft/membership.js";
 import { RaftNode } from "../raft/node.js";
-import type { Entry, Membership, MembershipChange, Message, NodeId, Ready, RoleKind } from "../raft/types.js";
+import type { Entry, Membership, Message, NodeId, ReadState, Ready, Snapshot } from "../raft/types.js";
 import { assert, assertNever } from "../shared/assert.js";
 import type { Prng } from "../shared/prng.js";
 import { createPrng } from "../shared/prng.js";
 import type { Result } from "../shared/result.js";
 import type { LogView } from "./checker.js";
 import { Checker } from "./checker.js";
+import { describeError, describeMessage } from "./describe.js";
 import { EventQueue } from "./eventQueue.js";
+import type { FaultEvent, FaultPort } from "./faults.js";
+import { FaultInjector } from "./faults.js";
 import type { KvCommand } from "./kv.js";
 import { encodeCommand, KvStore } from "./kv.js";
-import type { Link } from "./network.js";
 import { copyMessage, Network } from "./network.js";
+import type { PendingProposal, Proposer } from "./nodeHost.js";
+import { NodeHost } from "./nodeHost.js";
 import type { SimParams } from "./params.js";
 import { MemoryStorage } from "./storage.js";
 import type { ClientEvent, ClientToken, WorkloadStats } from "./workload.js";
 import { Workload } from "./workload.js";
-
-/** Who waits for a proposal: a client, or the liveness phase's own probe write. */
-type Proposer = { readonly kind: "client"; readonly token: ClientToken } | { readonly kind: "probe" };
-
-interface PendingProposal {
-  readonly term: number;
-  readonly command: KvCommand;
-  readonly proposer: Proposer;
-}
-
-interface PendingRead {
-  readonly key: number;
-  readonly versionRequired: number;
-  readonly token: ClientToken;
-}
 
 type SimEvent =
   | { readonly kind: "tick"; readonly node: NodeId; readonly incarnation: number }
@@ -40,48 +29,11 @@ type SimEvent =
   | { readonly kind: "syncDone"; readonly node: NodeId; readonly incarnation: number }
   | { readonly kind: "pump"; readonly node: NodeId; readonly incarnation: number }
   | ClientEvent
-  | { readonly kind: "fault" }
-  | { readonly kind: "restart"; readonly node: NodeId }
-  | { readonly kind: "healPartition"; readonly partitionId: number }
+  | FaultEvent
   | { readonly kind: "startLiveness" }
   | { readonly kind: "livenessCheck" }
   | { readonly kind: "livenessDeadline" }
   | { readonly kind: "convergenceDeadline" };
-
-/** The per-node shell: the real RaftNode with its disk twin, its state machine and its Ready loop. */
-class NodeHost {
-  readonly storage = new MemoryStorage();
-  alive = true;
-  incarnation = 0;
-  raft: RaftNode;
-  kv = new KvStore();
-  /** The Ready being persisted; the next one is taken only after `advance()`. */
-  inFlight: Ready | undefined = undefined;
-  inFlightSent = false;
-  /** The shell's loop will look for the next Ready at a "pump" event already scheduled. */
-  pumpScheduled = false;
-  readonly pendingProposals = new Map<number, PendingProposal>();
-  readonly pendingReads = new Map<number, PendingRead>();
-  readonly confirmedReads: { readonly read: PendingRead; readonly readIndex: number }[] = [];
-  // What the checker last saw of this node.
-  role: RoleKind = "follower";
-  term = 0;
-  leaderId: NodeId = 0;
-  commitIndex = 0;
-  durableCommit = 0;
-  /** This node's clock: simulated units per tick (clocks run at slightly different rates). */
-  tickUnits = 1;
-  /** The process is stopped (like SIGSTOP or a long GC pause) until this time; events for it wait. */
-  pausedUntilUnits = 0;
-
-  constructor(
-    readonly id: NodeId,
-    readonly initialMember: boolean,
-    raft: RaftNode,
-  ) {
-    this.raft = raft;
-  }
-}
 
 export interface ClusterOptions {
   readonly trace: boolean;
@@ -112,14 +64,12 @@ export interface ClusterStats {
 const eventsMax = 20_000_000;
 /** Readys one input can cause back to back when none needs a disk write. */
 const readyRoundsMax = 64;
-const crashDowntimeElectionTimeoutsMax = 5;
-const partitionElectionTimeoutsMax = 6;
-const pauseElectionTimeoutsMax = 4;
 
 /**
  * A whole simulated cluster: nodes, disks, network, clients and faults, all driven by one seed through
  * a discrete event queue. Time is simulated; nothing here reads a clock or sleeps. After every event the
- * checker sees what changed; the run stops at the first violation.
+ * checker sees what changed; the run stops at the first violation. Faults and admin actions are chosen
+ * by the FaultInjector; this class runs each node's shell and the liveness phase.
  */
 export class Cluster {
   readonly checker = new Checker();
@@ -153,12 +103,11 @@ export class Cluster {
   private readonly nodeIds: NodeId[] = [];
   private readonly network: Network;
   private readonly workload: Workload;
+  private readonly faults: FaultInjector;
   private readonly bootstrap: Membership;
   private readonly raftPrng: Prng;
   private readonly diskPrng: Prng;
-  private readonly faultPrng: Prng;
   private now = 0;
-  private faultsActive = true;
   private done = false;
   private livenessStartUnits = 0;
   private probeCommittedUnits: number | undefined = undefined;
@@ -173,43 +122,31 @@ export class Cluster {
     private readonly params: SimParams,
     private readonly options: ClusterOptions,
   ) {
+    // One stream per concern, drawn in this fixed order, so each seed replays exactly.
     const master = createPrng(seed);
     this.raftPrng = createPrng(master.nextUint32());
     this.diskPrng = createPrng(master.nextUint32());
-    this.faultPrng = createPrng(master.nextUint32());
+    const faultPrng = createPrng(master.nextUint32());
     const networkPrng = createPrng(master.nextUint32());
     const clientPrng = createPrng(master.nextUint32());
     this.electionTimeoutUnits = params.electionTimeoutTicks * params.tickUnits;
-    const { voterCount, learnerCount, spareCount } = params.shape;
-    const voters: NodeId[] = [];
-    const learners: NodeId[] = [];
-    for (let id = 1; id <= voterCount + learnerCount + spareCount; id++) {
-      this.nodeIds.push(id);
-      if (id <= voterCount) voters.push(id);
-      else if (id <= voterCount + learnerCount) learners.push(id);
-    }
-    this.bootstrap = { voters, learners };
+    this.bootstrap = this.assignNodeIds();
     this.network = new Network(networkPrng, params.faultyNetwork);
-    for (const id of this.nodeIds) {
-      const initialMember = id <= voterCount + learnerCount;
-      const host = new NodeHost(id, initialMember, this.newRaft(id, initialMember));
-      host.tickUnits = this.drawTickUnits();
-      this.hosts.set(id, host);
-      this.schedule(this.diskPrng.intBetween(1, host.tickUnits), { kind: "tick", node: id, incarnation: 0 });
-    }
+    this.startNodes();
     this.workload = new Workload(clientPrng, params, this.nodeIds, {
       schedule: (delayUnits, event) => this.schedule(delayUnits, event),
       propose: (node, command, token) => this.clientPropose(node, command, { kind: "client", token }),
       read: (node, key, versionRequired, token) => this.clientRead(node, key, versionRequired, token),
       trace: (text) => this.trace(0, text),
     });
+    this.faults = new FaultInjector(faultPrng, params, this.faultPort());
   }
 
   /** Runs the fault phase, then the liveness phase, until it ends or a property breaks. */
   run(): void {
     this.trace(0, `cluster ${describeMembership(this.bootstrap)} spares=(${this.nodeIds.filter((id) => !this.hosts.get(id)?.initialMember).join(",")})`);
     this.workload.start();
-    this.schedule(this.faultDelay(), { kind: "fault" });
+    this.faults.start();
     this.schedule(this.params.faultPhaseUnits, { kind: "startLiveness" });
     for (let i = 0; i < eventsMax && !this.done; i++) {
       const next = this.queue.pop();
@@ -217,14 +154,7 @@ export class Cluster {
       this.now = next.time;
       this.checker.now = next.time;
       this.stats.events++;
-      try {
-        this.dispatch(next.value);
-      } catch (e) {
-        // A failed assertion in the core (or here) is a bug found: report it like any violation.
-        const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-        this.checker.fail(`exception while handling ${describeEvent(next.value)}: ${error}`);
-        if (e instanceof Error && e.stack !== undefined && this.options.trace) this.trace(0, e.stack);
-      }
+      this.dispatchChecked(next.value);
       if (this.checker.failed) {
         this.trace(0, `VIOLATION ${this.checker.violations[0] ?? ""}`);
         break;
@@ -235,87 +165,121 @@ export class Cluster {
     this.stats.committedIndex = this.checker.committedIndex;
   }
 
+  // ---------------------------------------------------------------- setup
+
+  /** Voters first, then learners, then spares that join only through membership changes. */
+  private assignNodeIds(): Membership {
+    const { voterCount, learnerCount, spareCount } = this.params.shape;
+    const voters: NodeId[] = [];
+    const learners: NodeId[] = [];
+    for (let id = 1; id <= voterCount + learnerCount + spareCount; id++) {
+      this.nodeIds.push(id);
+      if (id <= voterCount) voters.push(id);
+      else if (id <= voterCount + learnerCount) learners.push(id);
+    }
+    return { voters, learners };
+  }
+
+  private startNodes(): void {
+    const { voterCount, learnerCount } = this.params.shape;
+    for (const id of this.nodeIds) {
+      const initialMember = id <= voterCount + learnerCount;
+      const host = new NodeHost(id, initialMember, this.newRaft(id, initialMember));
+      host.tickUnits = this.drawTickUnits();
+      this.hosts.set(id, host);
+      this.schedule(this.diskPrng.intBetween(1, host.tickUnits), { kind: "tick", node: id, incarnation: 0 });
+    }
+  }
+
+  private faultPort(): FaultPort {
+    return {
+      nodeIds: this.nodeIds,
+      stats: this.stats,
+      network: this.network,
+      nowUnits: () => this.now,
+      host: (id) => this.hosts.get(id),
+      liveHosts: () => this.liveHosts(),
+      leader: () => this.leader(),
+      schedule: (delayUnits, event) => this.schedule(delayUnits, event),
+      crash: (host) => this.crash(host),
+      restart: (host) => this.restart(host),
+      touch: (host) => this.touch(host),
+      trace: (node, text) => this.trace(node, text),
+    };
+  }
+
   // ---------------------------------------------------------------- events
 
   private schedule(delayUnits: number, event: SimEvent): void {
     this.queue.push(this.now + delayUnits, event);
   }
 
+  private dispatchChecked(event: SimEvent): void {
+    try {
+      this.dispatch(event);
+    } catch (e) {
+      // A failed assertion in the core (or here) is a bug found: report it like any violation.
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      this.checker.fail(`exception while handling ${describeEvent(event)}: ${error}`);
+      if (e instanceof Error && e.stack !== undefined && this.options.trace) this.trace(0, e.stack);
+    }
+  }
+
   private dispatch(event: SimEvent): void {
     switch (event.kind) {
-      case "tick": {
-        const host = this.liveHost(event.node, event.incarnation);
-        if (host === undefined) return;
-        if (this.deferWhilePaused(host, event)) return;
-        host.raft.tick();
-        this.schedule(host.tickUnits, event);
-        this.touch(host);
-        return;
-      }
+      case "tick":
+        return this.onTick(event);
       case "deliver":
-        this.deliver(event.message);
-        return;
-      case "syncDone": {
-        const host = this.liveHost(event.node, event.incarnation);
-        if (host === undefined || this.deferWhilePaused(host, event)) return;
-        const ready = host.inFlight;
-        assert(ready !== undefined, `n${host.id} has a sync without a Ready`);
-        if (this.faultsActive && this.faultPrng.chance(this.params.crashDuringSyncRate)) {
-          // Power fails just before the fsync returns: the Ready's writes may be lost or torn.
-          this.crashAndRestartLater(host);
-          return;
-        }
-        this.completeReady(host, ready);
-        this.touch(host);
-        return;
-      }
-      case "pump": {
-        const host = this.liveHost(event.node, event.incarnation);
-        if (host === undefined || this.deferWhilePaused(host, event)) return;
-        host.pumpScheduled = false;
-        this.pump(host);
-        this.observe(host);
-        return;
-      }
+        return this.deliver(event.message);
+      case "syncDone":
+        return this.onSyncDone(event);
+      case "pump":
+        return this.onPump(event);
       case "clientStep":
       case "clientTimeout":
-        this.workload.handle(event);
-        return;
+        return this.workload.handle(event);
       case "fault":
-        if (!this.faultsActive) return;
-        if (this.faultPrng.chance(this.params.faultRate)) this.injectFault();
-        this.schedule(this.faultDelay(), event);
-        return;
-      case "restart": {
-        const host = this.hosts.get(event.node);
-        if (host !== undefined && !host.alive) this.restart(host);
-        return;
-      }
+      case "restart":
       case "healPartition":
-        this.network.heal(event.partitionId);
-        this.trace(0, `partition ${event.partitionId} healed`);
-        return;
+        return this.faults.handle(event);
       case "startLiveness":
-        this.startLiveness();
-        return;
+        return this.startLiveness();
       case "livenessCheck":
-        this.livenessCheck();
-        return;
+        return this.livenessCheck();
       case "livenessDeadline":
-        if (this.probeCommittedUnits === undefined) {
-          this.livenessFailure = `no leader elected and write committed within ${this.params.livenessElectionTimeoutsMax} election timeouts of healing (${this.describeRoles()})`;
-          this.trace(0, `LIVENESS FAILURE ${this.livenessFailure}`);
-          this.done = true;
-        }
-        return;
+        return this.livenessDeadline();
       case "convergenceDeadline":
-        if (!this.done) {
-          this.checker.fail(`convergence: live members did not reach the same applied state within ${this.params.livenessElectionTimeoutsMax} election timeouts (${this.describeApplied()})`);
-        }
-        return;
+        return this.convergenceDeadline();
       default:
         assertNever(event, "event");
     }
+  }
+
+  private onTick(event: Extract<SimEvent, { kind: "tick" }>): void {
+    const host = this.liveHost(event.node, event.incarnation);
+    if (host === undefined) return;
+    if (this.deferWhilePaused(host, event)) return;
+    host.raft.tick();
+    this.schedule(host.tickUnits, event);
+    this.touch(host);
+  }
+
+  private onSyncDone(event: Extract<SimEvent, { kind: "syncDone" }>): void {
+    const host = this.liveHost(event.node, event.incarnation);
+    if (host === undefined || this.deferWhilePaused(host, event)) return;
+    const ready = host.inFlight;
+    assert(ready !== undefined, `n${host.id} has a sync without a Ready`);
+    if (this.faults.crashesBeforeSync(host)) return;
+    this.completeReady(host, ready);
+    this.touch(host);
+  }
+
+  private onPump(event: Extract<SimEvent, { kind: "pump" }>): void {
+    const host = this.liveHost(event.node, event.incarnation);
+    if (host === undefined || this.deferWhilePaused(host, event)) return;
+    host.pumpScheduled = false;
+    this.pump(host);
+    this.observe(host);
   }
 
   private liveHost(id: NodeId, incarnation: number): NodeHost | undefined {
@@ -385,28 +349,25 @@ export class Cluster {
     host.storage.sync();
     this.checkDurableCommit(host);
     if (!host.inFlightSent) this.send(ready.messages);
-    if (ready.snapshot !== undefined) {
-      const meta = ready.snapshot.meta;
-      host.kv = KvStore.decode(ready.snapshot.data, meta.index);
-      this.stats.snapshotsInstalled++;
-      this.trace(host.id, `installed snapshot at ${meta.index} term ${meta.term} ${describeMembership(meta.membership)}`);
-      this.checker.snapshotRestored(host.id, meta.index, meta.term, host.kv.stateHash);
-      this.settleProposalsUpTo(host, meta.index);
-    }
+    if (ready.snapshot !== undefined) this.installSnapshot(host, ready.snapshot);
     for (const entry of ready.committedEntries) {
       if (this.checker.failed) return;
       this.applyEntry(host, entry);
     }
-    for (const readState of ready.readStates) {
-      const read = host.pendingReads.get(readState.requestId);
-      if (read === undefined) continue; // Asked for by an earlier incarnation of this node.
-      host.pendingReads.delete(readState.requestId);
-      host.confirmedReads.push({ read, readIndex: readState.readIndex });
-    }
+    this.confirmReads(host, ready.readStates);
     this.serveReads(host);
     host.inFlight = undefined;
     host.raft.advance();
     this.maybeCompact(host);
+  }
+
+  private installSnapshot(host: NodeHost, snapshot: Snapshot): void {
+    const meta = snapshot.meta;
+    host.kv = KvStore.decode(snapshot.data, meta.index);
+    this.stats.snapshotsInstalled++;
+    this.trace(host.id, `installed snapshot at ${meta.index} term ${meta.term} ${describeMembership(meta.membership)}`);
+    this.checker.snapshotRestored(host.id, meta.index, meta.term, host.kv.stateHash);
+    this.settleProposalsUpTo(host, meta.index);
   }
 
   private applyEntry(host: NodeHost, entry: Entry): void {
@@ -429,12 +390,7 @@ export class Cluster {
       return;
     }
     const proposer = pending.proposer;
-    if (proposer.kind === "probe") {
-      this.probeCommittedUnits = this.now;
-      this.trace(host.id, `liveness write committed at ${index} term ${entry.term}, ${this.now - this.livenessStartUnits}u after healing`);
-      this.schedule(this.params.livenessElectionTimeoutsMax * this.electionTimeoutUnits, { kind: "convergenceDeadline" });
-      return;
-    }
+    if (proposer.kind === "probe") return this.probeCommitted(host, entry);
     this.trace(host.id, `ack c${command.clientId}#${command.requestId} k${command.key}=${command.value} v${write?.version ?? 0} at ${index}`);
     this.workload.writeAcknowledged(proposer.token, command.key, write?.version ?? 0);
   }
@@ -450,6 +406,15 @@ export class Cluster {
 
   private proposalLost(pending: PendingProposal): void {
     if (pending.proposer.kind === "client") this.workload.writeLost(pending.proposer.token);
+  }
+
+  private confirmReads(host: NodeHost, readStates: readonly ReadState[]): void {
+    for (const readState of readStates) {
+      const read = host.pendingReads.get(readState.requestId);
+      if (read === undefined) continue; // Asked for by an earlier incarnation of this node.
+      host.pendingReads.delete(readState.requestId);
+      host.confirmedReads.push({ read, readIndex: readState.readIndex });
+    }
   }
 
   private serveReads(host: NodeHost): void {
@@ -551,78 +516,9 @@ export class Cluster {
     return result;
   }
 
-  // ---------------------------------------------------------------- faults
+  // ---------------------------------------------------------------- process lifecycle
 
-  private faultDelay(): number {
-    return this.faultPrng.intBetween(this.params.faultIntervalUnitsMin, this.params.faultIntervalUnitsMax);
-  }
-
-  private injectFault(): void {
-    const roll = this.faultPrng.int(100);
-    if (roll < 25) this.crashSome();
-    else if (roll < 35) this.pauseOne();
-    else if (roll < 60) this.partitionSome();
-    else if (roll < 82) this.changeMembership();
-    else this.transferLeadership();
-  }
-
-  private leader(): NodeHost | undefined {
-    let best: NodeHost | undefined;
-    for (const host of this.hosts.values()) {
-      if (!host.alive || host.role !== "leader") continue;
-      if (best === undefined || host.term > best.term) best = host;
-    }
-    return best;
-  }
-
-  private liveHosts(): NodeHost[] {
-    return [...this.hosts.values()].filter((h) => h.alive);
-  }
-
-  private crashSome(): void {
-    const live = this.liveHosts();
-    if (live.length === 0) return;
-    const leader = this.leader();
-    const victims = new Set<NodeHost>();
-    victims.add(leader !== undefined && this.faultPrng.chance(0.5) ? leader : this.faultPrng.pick(live));
-    if (this.faultPrng.chance(0.25)) victims.add(this.faultPrng.pick(live));
-    if (this.faultPrng.chance(0.05)) for (const h of live) victims.add(h);
-    for (const host of victims) this.crashAndRestartLater(host);
-  }
-
-  /** Stops a process (often the leader) for a while; it resumes with its state and a stale view of time. */
-  private pauseOne(): void {
-    const live = this.liveHosts().filter((h) => h.pausedUntilUnits <= this.now);
-    if (live.length === 0) return;
-    const leader = this.leader();
-    const host = leader !== undefined && leader.pausedUntilUnits <= this.now && this.faultPrng.chance(0.7) ? leader : this.faultPrng.pick(live);
-    host.pausedUntilUnits = this.now + this.faultPrng.intBetween(1, pauseElectionTimeoutsMax * this.electionTimeoutUnits);
-    this.stats.pauses++;
-    this.trace(host.id, `PAUSE (${host.role} term ${host.term}) until ${host.pausedUntilUnits}`);
-    if (this.faultPrng.chance(0.5)) {
-      // A frozen VM often loses its network too, and wakes up still cut off: its own clock says its
-      // leader lease is fresh while the others may have elected a new leader (the case ReadIndex guards).
-      const links: Link[] = [];
-      for (const other of this.nodeIds) if (other !== host.id) links.push({ from: host.id, to: other }, { from: other, to: host.id });
-      const id = this.network.partition(links);
-      this.stats.partitions++;
-      this.trace(0, `PARTITION ${id}: isolate paused n${host.id}`);
-      const healUnits = host.pausedUntilUnits - this.now + this.faultPrng.intBetween(1, 2 * this.electionTimeoutUnits);
-      this.schedule(healUnits, { kind: "healPartition", partitionId: id });
-    }
-  }
-
-  private drawTickUnits(): number {
-    const skew = this.params.clockSkewRate * (2 * this.diskPrng.float() - 1);
-    return Math.max(1, Math.round(this.params.tickUnits * (1 + skew)));
-  }
-
-  private crashAndRestartLater(host: NodeHost): void {
-    this.crash(host);
-    const downUnits = this.faultPrng.intBetween(1, crashDowntimeElectionTimeoutsMax * this.electionTimeoutUnits);
-    this.schedule(downUnits, { kind: "restart", node: host.id });
-  }
-
+  /** The process dies: the disk keeps what it keeps (drawn from the disk stream), memory is gone. */
   private crash(host: NodeHost): void {
     const outcome = host.storage.crash(this.diskPrng);
     this.stats.crashes++;
@@ -639,6 +535,7 @@ export class Cluster {
     this.checkDurableCommit(host);
   }
 
+  /** A new incarnation starts from the disk; events addressed to the old one are ignored. */
   private restart(host: NodeHost): void {
     const initial = host.storage.load();
     host.incarnation++;
@@ -661,76 +558,33 @@ export class Cluster {
     this.touch(host);
   }
 
-  private partitionSome(): void {
-    const ids = this.nodeIds;
-    const links: Link[] = [];
-    const roll = this.faultPrng.int(3);
-    let what: string;
-    if (roll === 0) {
-      // Cut one node (often the leader) off from everyone, both ways.
-      const leader = this.leader();
-      const isolated = leader !== undefined && this.faultPrng.chance(0.6) ? leader.id : this.faultPrng.pick(ids);
-      for (const other of ids) if (other !== isolated) links.push({ from: isolated, to: other }, { from: other, to: isolated });
-      what = `isolate n${isolated}`;
-    } else if (roll === 1) {
-      const side = ids.filter(() => this.faultPrng.chance(0.5));
-      const rest = ids.filter((id) => !side.includes(id));
-      for (const a of side) for (const b of rest) links.push({ from: a, to: b }, { from: b, to: a });
-      what = `split (${side.join(",")}) | (${rest.join(",")})`;
-    } else {
-      // Asymmetric: one node can no longer reach some peers (or they it), the other direction still works.
-      const node = this.faultPrng.pick(ids);
-      const outbound = this.faultPrng.chance(0.5);
-      const peers = ids.filter((id) => id !== node && this.faultPrng.chance(0.6));
-      for (const peer of peers) links.push(outbound ? { from: node, to: peer } : { from: peer, to: node });
-      what = `one-way ${outbound ? `n${node} -/-> (${peers.join(",")})` : `(${peers.join(",")}) -/-> n${node}`}`;
-    }
-    if (links.length === 0) return;
-    const id = this.network.partition(links);
-    this.stats.partitions++;
-    this.trace(0, `PARTITION ${id}: ${what}`);
-    this.schedule(this.faultPrng.intBetween(this.params.tickUnits, partitionElectionTimeoutsMax * this.electionTimeoutUnits), { kind: "healPartition", partitionId: id });
+  private drawTickUnits(): number {
+    const skew = this.params.clockSkewRate * (2 * this.diskPrng.float() - 1);
+    return Math.max(1, Math.round(this.params.tickUnits * (1 + skew)));
   }
 
-  private changeMembership(): void {
-    const leader = this.leader();
-    if (leader === undefined) return;
-    const membership = leader.raft.membership();
-    const voters = membership.voters;
-    const learners = membership.learners;
-    const outsiders = this.nodeIds.filter((id) => !voters.includes(id) && !learners.includes(id));
-    const options: MembershipChange[] = [];
-    for (const id of outsiders) options.push({ kind: "addLearner", nodeId: id });
-    for (const id of learners) options.push({ kind: "addVoter", nodeId: id }, { kind: "removeNode", nodeId: id });
-    // Keep at least three voters so the cluster still tolerates a failure.
-    if (voters.length > 3) for (const id of voters) options.push({ kind: "removeNode", nodeId: id }, { kind: "addLearner", nodeId: id });
-    if (options.length === 0) return;
-    const change = this.faultPrng.pick(options);
-    const result = leader.raft.proposeMembershipChange(change);
-    this.stats.membershipChanges++;
-    if (result.ok) this.stats.membershipChangesAccepted++;
-    const outcome = result.ok ? `proposed at ${result.value.index}` : `refused: ${describeError(result.error)}`;
-    this.trace(leader.id, `membership ${change.kind} n${change.nodeId} ${outcome}`);
-    this.touch(leader);
-  }
-
-  private transferLeadership(): void {
-    const leader = this.leader();
-    if (leader === undefined) return;
-    const others = leader.raft.membership().voters.filter((id) => id !== leader.id);
-    if (others.length === 0) return;
-    const target = this.faultPrng.pick(others);
-    const result = leader.raft.transferLeadership(target);
-    this.stats.transfers++;
-    this.trace(leader.id, `transfer leadership to n${target} ${result.ok ? "started" : `refused: ${describeError(result.error)}`}`);
-    this.touch(leader);
+  private newRaft(id: NodeId, initialMember: boolean, initial = new MemoryStorage().load()): RaftNode {
+    const p = this.params;
+    const config: RaftConfig = {
+      id,
+      electionTimeoutTicks: p.electionTimeoutTicks,
+      heartbeatIntervalTicks: p.heartbeatIntervalTicks,
+      prng: createPrng(this.raftPrng.nextUint32()),
+      appendEntriesCountMax: p.appendEntriesCountMax,
+      inflightMessagesMax: p.inflightMessagesMax,
+      snapshotChunkBytesMax: p.snapshotChunkBytesMax,
+      uncommittedBytesMax: p.uncommittedBytesMax,
+      // Nodes that join later start empty and learn the membership from the leader.
+      ...(initialMember ? { bootstrapMembership: this.bootstrap } : {}),
+    };
+    return new RaftNode(config, initial);
   }
 
   // ---------------------------------------------------------------- liveness
 
   /** Heal everything, then require a leader and a new committed write within a bound. */
   private startLiveness(): void {
-    this.faultsActive = false;
+    this.faults.stop();
     this.workload.active = false;
     this.network.healAll();
     this.network.setFaults(this.params.calmNetwork);
@@ -744,6 +598,7 @@ export class Cluster {
     this.schedule(this.params.tickUnits, { kind: "livenessCheck" });
   }
 
+  /** Every tick: propose the probe write on the current leader until it commits, then wait for convergence. */
   private livenessCheck(): void {
     this.schedule(this.params.tickUnits, { kind: "livenessCheck" });
     const leader = this.leader();
@@ -762,6 +617,24 @@ export class Cluster {
     }
   }
 
+  private probeCommitted(host: NodeHost, entry: Entry): void {
+    this.probeCommittedUnits = this.now;
+    this.trace(host.id, `liveness write committed at ${entry.index} term ${entry.term}, ${this.now - this.livenessStartUnits}u after healing`);
+    this.schedule(this.params.livenessElectionTimeoutsMax * this.electionTimeoutUnits, { kind: "convergenceDeadline" });
+  }
+
+  private livenessDeadline(): void {
+    if (this.probeCommittedUnits !== undefined) return;
+    this.livenessFailure = `no leader elected and write committed within ${this.params.livenessElectionTimeoutsMax} election timeouts of healing (${this.describeRoles()})`;
+    this.trace(0, `LIVENESS FAILURE ${this.livenessFailure}`);
+    this.done = true;
+  }
+
+  private convergenceDeadline(): void {
+    if (this.done) return;
+    this.checker.fail(`convergence: live members did not reach the same applied state within ${this.params.livenessElectionTimeoutsMax} election timeouts (${this.describeApplied()})`);
+  }
+
   /** Every member is alive and has applied exactly the leader's committed log, with the same state. */
   private converged(leader: NodeHost): boolean {
     const membership = leader.raft.membership();
@@ -775,21 +648,18 @@ export class Cluster {
 
   // ---------------------------------------------------------------- helpers
 
-  private newRaft(id: NodeId, initialMember: boolean, initial = new MemoryStorage().load()): RaftNode {
-    const p = this.params;
-    const config: RaftConfig = {
-      id,
-      electionTimeoutTicks: p.electionTimeoutTicks,
-      heartbeatIntervalTicks: p.heartbeatIntervalTicks,
-      prng: createPrng(this.raftPrng.nextUint32()),
-      appendEntriesCountMax: p.appendEntriesCountMax,
-      inflightMessagesMax: p.inflightMessagesMax,
-      snapshotChunkBytesMax: p.snapshotChunkBytesMax,
-      uncommittedBytesMax: p.uncommittedBytesMax,
-      // Nodes that join later start empty and learn the membership from the leader.
-      ...(initialMember ? { bootstrapMembership: this.bootstrap } : {}),
-    };
-    return new RaftNode(config, initial);
+  /** The live node that believes itself leader of the highest term (an old leader may not know yet). */
+  private leader(): NodeHost | undefined {
+    let best: NodeHost | undefined;
+    for (const host of this.hosts.values()) {
+      if (!host.alive || host.role !== "leader") continue;
+      if (best === undefined || host.term > best.term) best = host;
+    }
+    return best;
+  }
+
+  private liveHosts(): NodeHost[] {
+    return [...this.hosts.values()].filter((h) => h.alive);
   }
 
   private trace(node: NodeId, text: string): void {
@@ -820,12 +690,6 @@ function logView(raft: RaftNode): LogView {
   };
 }
 
-function describeError(error: RaftError): string {
-  const { code, ...rest } = error;
-  const details = Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`);
-  return details.length === 0 ? code : `${code} ${details.join(" ")}`;
-}
-
 function describeEvent(event: SimEvent): string {
   switch (event.kind) {
     case "deliver":
@@ -836,42 +700,5 @@ function describeEvent(event: SimEvent): string {
       return `${event.kind} of n${event.node}`;
     default:
       return event.kind;
-  }
-}
-
-/** One line per message, for traces. */
-export function describeMessage(m: Message): string {
-  const head = `${m.type} n${m.from}->n${m.to} t${m.term}`;
-  switch (m.type) {
-    case "AppendEntries": {
-      const first = m.entries[0];
-      const last = m.entries[m.entries.length - 1];
-      const range = first === undefined || last === undefined ? "none" : `${first.index}..${last.index}`;
-      return `${head} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=${range} commit=${m.leaderCommit}`;
-    }
-    case "AppendEntriesResponse":
-      return `${head} ${m.success ? `ok match=${m.matchIndex}` : `reject ${m.rejectedIndex} hint=${m.hintIndex}/${m.hintTerm}`}`;
-    case "Heartbeat":
-      return `${head} commit=${m.leaderCommit} round=${m.readRound}`;
-    case "HeartbeatResponse":
-      return `${head} round=${m.readRound}`;
-    case "RequestVote":
-    case "PreVote":
-      return `${head} last=${m.lastLogIndex}/${m.lastLogTerm}${m.type === "RequestVote" && m.transfer ? " transfer" : ""}`;
-    case "RequestVoteResponse":
-    case "PreVoteResponse":
-      return `${head} ${m.granted ? "granted" : "refused"}`;
-    case "InstallSnapshot":
-      return `${head} snap=${m.meta.index}/${m.meta.term} bytes ${m.offset}+${m.chunk.length}/${m.totalBytes}${m.done ? " done" : ""}`;
-    case "InstallSnapshotResponse":
-      return `${head} snap=${m.snapshotIndex} received=${m.bytesReceived}${m.installed ? " installed" : ""}`;
-    case "TimeoutNow":
-      return head;
-    case "ReadIndexRequest":
-      return `${head} read #${m.requestId}`;
-    case "ReadIndexResponse":
-      return `${head} read #${m.requestId} index=${m.readIndex}`;
-    default:
-      return assertNever(m, "message");
   }
 }
