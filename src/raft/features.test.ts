@@ -30,6 +30,7 @@ import {
   takeMessages,
   takeReady,
   tickTimes,
+  ticksUntil,
 } from "./testing.js";
 import type { InitialState, Message, NodeId, Snapshot } from "./types.js";
 
@@ -969,4 +970,90 @@ test("a node restarted with an uncommitted membership entry keeps the membership
   };
   const node = newTestNode(1, [1, 2, 3], { initial });
   assert.deepEqual(node.membership(), { voters: [1, 2, 3], learners: [4] });
+});
+
+// ---------------------------------------------------------------- transport hints and contact
+
+/** Node 2, a follower of leader 1 in term 1 that has just heard a heartbeat. */
+function followerOfLeader1(): RaftNode {
+  const follower = newTestNode(2, [1, 2, 3]);
+  follower.step(heartbeat({ from: 1, to: 2, term: 1 }));
+  takeReady(follower);
+  return follower;
+}
+
+test("peerUnreachable(leader) makes a follower campaign within half an election timeout", () => {
+  const follower = followerOfLeader1();
+  follower.peerUnreachable(1);
+  const { ticks, ready } = ticksUntil(follower, "PreVote", electionTimeoutTicks);
+  assert.ok(ticks <= electionTimeoutTicks / 2, `campaigned after ${ticks} ticks`);
+  assert.deepEqual(
+    ofType(ready.messages, "PreVote").map((m) => [m.to, m.term]),
+    [
+      [1, 2],
+      [3, 2],
+    ],
+  );
+});
+
+test("peerUnreachable(leader) ends the lease: the follower grants a pre-vote at once", () => {
+  const follower = followerOfLeader1();
+  follower.step(preVote({ from: 3, to: 2, term: 2 }));
+  assert.deepEqual(
+    ofType(takeReady(follower).messages, "PreVoteResponse").map((m) => m.granted),
+    [false],
+    "in the lease the pre-vote is refused",
+  );
+  follower.peerUnreachable(1);
+  follower.step(preVote({ from: 3, to: 2, term: 2 }));
+  assert.deepEqual(
+    ofType(takeReady(follower).messages, "PreVoteResponse").map((m) => m.granted),
+    [true],
+  );
+  assert.equal(follower.status().term, 1, "a pre-vote changes no term");
+});
+
+test("peerUnreachable() of a peer that is not the leader changes nothing on a follower", () => {
+  const follower = followerOfLeader1();
+  follower.peerUnreachable(3);
+  tickTimes(follower, electionTimeoutTicks - 1);
+  assert.deepEqual(takeReady(follower).messages, []);
+  assert.equal(follower.status().leaderId, 1);
+});
+
+test("a heartbeat after a false peerUnreachable() alarm restores the full election timeout", () => {
+  const follower = followerOfLeader1();
+  follower.peerUnreachable(1);
+  follower.step(heartbeat({ from: 1, to: 2, term: 1 }));
+  takeReady(follower);
+  tickTimes(follower, electionTimeoutTicks - 1);
+  assert.deepEqual(ofType(takeReady(follower).messages, "PreVote"), []);
+  assert.equal(follower.status().leaderId, 1);
+});
+
+test("peerUnreachable(follower) on a leader moves that follower from replicate back to probe", () => {
+  const leader = newLeader([1, 2, 3]);
+  assert.equal(leader.status().progress.find((p) => p.id === 2)?.state, "replicate");
+  leader.peerUnreachable(2);
+  assert.deepEqual(
+    leader.status().progress.map((p) => [p.id, p.state]),
+    [
+      [2, "probe"],
+      [3, "replicate"],
+    ],
+  );
+});
+
+test("status() reports the leader ticks since each follower last answered", () => {
+  const leader = newLeader([1, 2, 3]);
+  tickTimes(leader, 3);
+  leader.step(heartbeatResponse({ from: 2, to: 1, term: 1 }));
+  tickTimes(leader, 2);
+  assert.deepEqual(
+    leader.status().progress.map((p) => [p.id, p.ticksSinceContact]),
+    [
+      [2, 2],
+      [3, 5],
+    ],
+  );
 });

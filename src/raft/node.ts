@@ -71,6 +71,8 @@ interface LeaderRole {
   pendingMembershipIndex: number;
   /** Data bytes of entries proposed in this term and not yet committed. */
   uncommittedBytes: number;
+  /** Ticks since this node became leader; followers' last contact is measured against it. */
+  elapsedTicks: number;
   /** The current ReadIndex confirmation round; heartbeats carry it, responses acknowledge it. */
   readRound: number;
   /** A heartbeat carrying `readRound` is still in the outbox, so a new read can join that round. */
@@ -112,6 +114,8 @@ export interface ProgressStatus {
   readonly matchIndex: number;
   readonly nextIndex: number;
   readonly recentActive: boolean;
+  /** Leader ticks since this follower last answered (0 for a follower that has not answered since the leader took office). */
+  readonly ticksSinceContact: number;
 }
 
 export interface NodeStatus {
@@ -192,6 +196,7 @@ export class RaftNode {
   }
 
   private tickLeader(role: LeaderRole): void {
+    role.elapsedTicks++;
     this.heartbeatElapsedTicks++;
     this.electionElapsedTicks++;
     if (role.transfer !== undefined && ++role.transfer.elapsedTicks >= this.config.electionTimeoutTicks) {
@@ -214,6 +219,28 @@ export class RaftNode {
   campaignNow(): void {
     if (this.role.kind === "leader" || !this.promotable()) return;
     this.campaign(this.config.preVote ? "preCandidate" : "candidate", false);
+  }
+
+  /**
+   * A hint from the transport that the connection to `peer` broke. A follower that loses its leader
+   * leaves the leader's lease and campaigns after a short random delay instead of a whole election
+   * timeout: when the leader process died, every follower sees its connection close within
+   * milliseconds. This is safe whatever the cause — pre-vote fails while a majority still hears from a
+   * live leader. A leader stops pipelining to a peer whose connection broke (messages in flight may be
+   * lost) and probes it again.
+   */
+  peerUnreachable(peer: NodeId): void {
+    const role = this.role;
+    if (role.kind === "leader") {
+      const pr = role.progress.get(peer);
+      if (pr !== undefined && pr.state === "replicate") becomeProbe(pr);
+      return;
+    }
+    if (role.kind !== "follower" || peer !== this.leaderId || peer === noNode) return;
+    this.leaderId = noNode;
+    this.electionElapsedTicks = 0;
+    // Spread the campaigns over half an election timeout so that followers rarely split the vote.
+    this.randomizedElectionTimeoutTicks = 1 + this.config.prng.int(Math.max(1, Math.floor(this.config.electionTimeoutTicks / 2)));
   }
 
   /** Handles one message from a peer. Messages not addressed to this node are ignored. */
@@ -434,6 +461,7 @@ export class RaftNode {
           matchIndex: pr.matchIndex,
           nextIndex: pr.nextIndex,
           recentActive: pr.recentActive,
+          ticksSinceContact: role.elapsedTicks - pr.lastContactTick,
         });
       }
       progress.sort((a, b) => a.id - b.id);
@@ -539,6 +567,7 @@ export class RaftNode {
       transfer: undefined,
       pendingMembershipIndex: 0,
       uncommittedBytes: 0,
+      elapsedTicks: 0,
       readRound: 0,
       readRoundInOutbox: false,
       pendingReads: [],
@@ -605,6 +634,7 @@ export class RaftNode {
         const pr = role.progress.get(m.from);
         if (pr === undefined) return; // Not (or no longer) a member.
         pr.recentActive = true;
+        pr.lastContactTick = role.elapsedTicks;
         if (m.type === "AppendEntriesResponse") this.handleAppendResponse(role, m, pr);
         else if (m.type === "HeartbeatResponse") this.handleHeartbeatResponse(role, m, pr);
         else this.handleSnapshotResponse(role, m, pr);
@@ -704,6 +734,8 @@ export class RaftNode {
   private heardFromLeader(leaderId: NodeId): void {
     this.electionElapsedTicks = 0;
     this.leaderId = leaderId;
+    // After a false alarm from peerUnreachable() the leader is back: wait a full timeout again.
+    if (this.randomizedElectionTimeoutTicks < this.config.electionTimeoutTicks) this.resetTimers();
   }
 
   // ---------------------------------------------------------------- follower side of replication
@@ -1000,6 +1032,7 @@ export class RaftNode {
       if (id === this.id || role.progress.has(id)) continue;
       const pr = newProgress(this.log.lastIndex() + 1);
       pr.recentActive = true;
+      pr.lastContactTick = role.elapsedTicks;
       role.progress.set(id, pr);
       role.appendPending = true;
     }

@@ -30,6 +30,8 @@ export interface Progress {
   readRoundAcked: number;
   /** The highest commit index sent to this follower in an AppendEntries. */
   commitIndexSent: number;
+  /** The leader's tick count when this follower last answered (see NodeStatus). */
+  lastContactTick: number;
 }
 
 export function newProgress(nextIndex: number): Progress {
@@ -46,6 +48,7 @@ export function newProgress(nextIndex: number): Progress {
     snapshotChunkSent: false,
     readRoundAcked: 0,
     commitIndexSent: 0,
+    lastContactTick: 0,
   };
 }
 
