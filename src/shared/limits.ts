@@ -25,4 +25,50 @@ export const limits = {
     /** Members (voters and learners) of one cluster. */
     membersCountMax: 32,
   },
+  storage: {
+    /**
+     * Bytes of one log segment before the next entry rolls over to a new file: small enough that a
+     * recovery scan reads one segment into memory, large enough that roll-over (one fsync) is rare.
+     */
+    segmentSizeBytesMax: 64 * 1024 * 1024,
+    /** Bytes of one entry's data on disk; matches `raft.entryBytesMax` so anything proposed can be stored. */
+    entryDataBytesMax: 4 * 1024 * 1024,
+    /** Segment files in one log directory, scanned one by one on open (64 TiB at the default size). */
+    segmentsCountMax: 1_000_000,
+    /** Entries in one `appendEntries` call: a Ready's batch, bounded so one write stays a few MiB. */
+    appendEntriesCountMax: 65_536,
+    /** Writes queued behind the disk; the controller awaits each Ready, so a deep queue is a bug. */
+    queuedWritesCountMax: 4_096,
+    /** Bytes of one snapshot file, read whole into memory on open and on install. */
+    snapshotBytesMax: 512 * 1024 * 1024,
+    /** Snapshot files looked at on open (the latest, plus any a crash left behind). */
+    snapshotFilesCountMax: 64,
+  },
+  transport: {
+    /**
+     * Bytes of one frame's payload. Must hold the largest message the core emits: an AppendEntries of
+     * `appendEntriesBytesMax` that may overrun by one `entryBytesMax` entry, plus headers (checked by a test).
+     */
+    frameSizeBytesMax: 16 * 1024 * 1024,
+    /** Bytes of a handshake frame: an unauthenticated connection never makes us buffer more than this. */
+    handshakeBytesMax: 1024,
+    /** Bytes of the cluster id carried in a handshake. */
+    clusterIdBytesMax: 255,
+    /** Messages queued for one peer; beyond it the oldest is dropped (Raft resends what still matters). */
+    sendQueueCountMax: 4096,
+    /** Bytes queued for one peer: a few inflight windows (`raft.inflightBytesMax`) with room for heartbeats and votes. */
+    sendQueueBytesMax: 32 * 1024 * 1024,
+    /** Bytes coalesced into one socket write (at least one frame always is). */
+    writeBatchBytesMax: 1024 * 1024,
+    /** First reconnect delay; doubles per failed attempt. */
+    reconnectDelayMsMin: 50,
+    /** Reconnect delay cap: a restarted peer is found again within about this long. */
+    reconnectDelayMsMax: 1000,
+    /** An outbound connection attempt not established by then is abandoned (a vanished host never answers). */
+    connectTimeoutMs: 2000,
+    /** An inbound connection that has not sent a valid handshake by then is closed. */
+    handshakeTimeoutMs: 5000,
+    /** Inbound connections still waiting for their handshake; more are refused at once. */
+    inboundPendingCountMax: 64,
+  },
 } as const;
