@@ -75,7 +75,7 @@ interface LeaderRole {
   elapsedTicks: number;
   /** The current ReadIndex confirmation round; heartbeats carry it, responses acknowledge it. */
   readRound: number;
-  /** A heartbeat carrying `readRound` is still in the outbox, so a new read can join that round. */
+  /** The heartbeats of a round opened by a read are still in the outbox, so a new read can join that round. */
   readRoundInOutbox: boolean;
   readonly pendingReads: PendingRead[];
   /** Reads that arrived before this leader committed an entry of its term (§6.4 step 1). */

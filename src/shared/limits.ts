@@ -2,6 +2,9 @@
  * Every bound of the system in one place. Names carry their unit last
  * (`…CountMax`, `…BytesMax`, `…Ticks`). Each says why it has the value it has.
  */
+/** Bytes of one log entry's data: proposed, replicated and stored alike. */
+const entryBytesMax = 4 * 1024 * 1024;
+
 export const limits = {
   raft: {
     /** Entries in one AppendEntries: keeps one message small enough to interleave with heartbeats. */
@@ -19,7 +22,7 @@ export const limits = {
     /** Bytes of committed entries handed out in one Ready (at least one entry always is). */
     readyCommittedBytesMax: 16 * 1024 * 1024,
     /** Bytes of one proposed entry. */
-    entryBytesMax: 4 * 1024 * 1024,
+    entryBytesMax,
     /** ReadIndex requests waiting on one leader. */
     pendingReadsCountMax: 65_536,
     /** Members (voters and learners) of one cluster. */
@@ -32,7 +35,7 @@ export const limits = {
      */
     segmentSizeBytesMax: 64 * 1024 * 1024,
     /** Bytes of one entry's data on disk; matches `raft.entryBytesMax` so anything proposed can be stored. */
-    entryDataBytesMax: 4 * 1024 * 1024,
+    entryDataBytesMax: entryBytesMax,
     /** Segment files in one log directory, scanned one by one on open (64 TiB at the default size). */
     segmentsCountMax: 1_000_000,
     /** Entries in one `appendEntries` call: a Ready's batch, bounded so one write stays a few MiB. */

@@ -41,6 +41,24 @@ function assertValidPrefix(entries: readonly Entry[], expected: readonly Entry[]
   assert.deepEqual(entries, expected.slice(0, entries.length), `${what}: not a prefix of what was written`);
 }
 
+/**
+ * Cuts `path` (which holds `written`) to every length from `fromBytes` up, reopening after each cut, and
+ * asserts that recovery returns a valid prefix of `expected` holding at least its first `syncedCount`.
+ */
+async function assertEveryCutRecovers(
+  dir: string,
+  path: string,
+  written: Uint8Array,
+  fromBytes: number,
+  expected: readonly Entry[],
+  syncedCount: number,
+): Promise<void> {
+  for (let cut = fromBytes; cut <= written.length; cut++) {
+    await writeFile(path, written.subarray(0, cut));
+    assertValidPrefix((await reopen(dir)).entries, expected, syncedCount, `cut at ${cut}`);
+  }
+}
+
 async function assertCorruption(dir: string, file: string, position: number, reason: RegExp): Promise<void> {
   await assert.rejects(RaftStorage.open(dir, smallSegments), (error: unknown) => {
     assert.ok(error instanceof StorageCorruptionError, `expected StorageCorruptionError, got ${String(error)}`);
@@ -89,10 +107,7 @@ test("a crash while an append rolls over recovers a prefix whether the new segme
     const last = join(dir, segmentFileName(5));
     const written = await readFile(last);
     const expected = testEntries(1, 7, 1);
-    for (let cut = 0; cut <= written.length; cut++) {
-      await writeFile(last, written.subarray(0, cut));
-      assertValidPrefix((await reopen(dir)).entries, expected, 4, `cut at ${cut}`);
-    }
+    await assertEveryCutRecovers(dir, last, written, 0, expected, 4);
     await unlink(join(dir, segmentFileName(5))).catch(() => {});
     assert.deepEqual((await reopen(dir)).entries, testEntries(1, 4, 1));
   });
@@ -109,10 +124,7 @@ test("a crash after a conflicting append recovers the durable truncation and a p
     const segment = join(dir, segmentFileName(1));
     const written = await readFile(segment);
     const expected = [...testEntries(1, 2, 1), ...testEntries(3, 5, 2, 17)];
-    for (let cut = 2 * 35; cut <= written.length; cut++) {
-      await writeFile(segment, written.subarray(0, cut));
-      assertValidPrefix((await reopen(dir)).entries, expected, 2, `cut at ${cut}`);
-    }
+    await assertEveryCutRecovers(dir, segment, written, 2 * 35, expected, 2);
   });
 });
 
@@ -127,10 +139,7 @@ test("a crash after a conflicting append across segments recovers a prefix", asy
     const last = join(dir, segmentFileName(5));
     const written = await readFile(last);
     const expected = [...testEntries(1, 2, 1), ...testEntries(3, 6, 2)];
-    for (let cut = 0; cut <= written.length; cut++) {
-      await writeFile(last, written.subarray(0, cut));
-      assertValidPrefix((await reopen(dir)).entries, expected, 4, `cut at ${cut}`);
-    }
+    await assertEveryCutRecovers(dir, last, written, 0, expected, 4);
   });
 });
 
