@@ -1,0 +1,228 @@
+import Fastify, { LogController } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { HostPort, MemberAddress } from "../controller/config.js";
+import type { Applied, ControllerStatus } from "../controller/controller.js";
+import { ControllerError } from "../controller/errors.js";
+import type { KvResult, KvValue } from "../controller/kvStateMachine.js";
+import { encodeKvPut } from "../controller/kvStateMachine.js";
+import type { NodeId } from "../raft/types.js";
+import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
+import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
+
+/** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
+export interface ControllerApi {
+  status(): ControllerStatus;
+  propose(data: Uint8Array): Promise<Applied<KvResult | undefined>>;
+  readBarrier(): Promise<number>;
+  transferLeadership(target?: NodeId): Promise<boolean>;
+}
+
+/** Read access to the replicated key-value map (the scratch state machine until the metadata one). */
+export interface KvView {
+  readonly appliedIndex: number;
+  get(key: string): KvValue | undefined;
+  entries(): [string, KvValue][];
+}
+
+export interface AppDeps {
+  readonly controller: ControllerApi;
+  readonly kv: KvView;
+  /** Every member of the cluster with its addresses, for cluster status and leader hints. */
+  readonly members: readonly MemberAddress[];
+  readonly pid: number;
+  readonly logger?: FastifyBaseLogger | false;
+  /** Bytes of one request body; larger bodies get 413 BODY_TOO_LARGE. */
+  readonly bodyBytesMax?: number;
+}
+
+/** Bytes of a request body: a key-value write is tiny; metadata requests are too. */
+export const requestBodyBytesMax = 1024 * 1024;
+/** Bytes of a key. */
+const keyBytesMax = 1024;
+
+export function formatHostPort(address: HostPort): string {
+  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+export function apiUrl(address: HostPort): string {
+  return `http://${formatHostPort(address.host === "0.0.0.0" ? { ...address, host: "127.0.0.1" } : address)}`;
+}
+
+/**
+ * The controller's HTTP API as a Fastify app that is not yet listening (tests use `app.inject()`).
+ * Routes: health, readiness, cluster status, leadership transfer, and the key-value routes of the
+ * scratch state machine.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const bodyBytesMax = deps.bodyBytesMax ?? requestBodyBytesMax;
+  const app = Fastify({
+    ...(deps.logger === undefined || deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
+    // One log line per request would drown everything else under load.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: bodyBytesMax,
+    return503OnClosing: true,
+  });
+  const leaderHint = (leaderId: NodeId): Record<string, unknown> => {
+    const leader = deps.members.find((m) => m.id === leaderId);
+    return leader === undefined ? {} : { leaderId, leaderUrl: apiUrl(leader.api) };
+  };
+
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const { status, body } = errorResponse(error, leaderHint, bodyBytesMax);
+    if (status >= 500 && body.code === "INTERNAL") request.log.error({ err: error }, "request failed");
+    sendError(reply, status, body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, 404, { code: "ROUTE_NOT_FOUND", message: `Cannot ${request.method} ${request.url} as no such route exists` });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok", nodeId: deps.controller.status().id }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const status = deps.controller.status();
+    if (status.leaderId === 0) {
+      return sendError(reply, 503, { code: "NO_LEADER", message: "Cannot serve as no leader is known: an election is under way" });
+    }
+    return { status: "ready", nodeId: status.id, leaderId: status.leaderId };
+  });
+
+  app.get("/v1/cluster", async () => clusterStatus(deps));
+
+  app.post<{ Body: { targetId?: number } | undefined }>(
+    "/v1/cluster/transfer-leadership",
+    { schema: { body: { type: ["object", "null"], properties: { targetId: { type: "integer", minimum: 1 } }, additionalProperties: false } } },
+    async (request) => {
+      const status = deps.controller.status();
+      if (status.role !== "leader") throw new ControllerError(status.leaderId === 0 ? "NO_LEADER" : "NOT_LEADER", "Cannot transfer leadership as this node is not the leader", { leaderId: status.leaderId });
+      const transferred = await deps.controller.transferLeadership(request.body?.targetId);
+      return { transferred, leaderId: deps.controller.status().leaderId };
+    },
+  );
+
+  const keyParams = { type: "object", required: ["key"], properties: { key: { type: "string", minLength: 1, maxLength: keyBytesMax } } } as const;
+
+  app.put<{ Params: { key: string }; Body: { value: string } }>(
+    "/v1/kv/:key",
+    { schema: { params: keyParams, body: { type: "object", required: ["value"], properties: { value: { type: "string" } }, additionalProperties: false } } },
+    async (request) => {
+      const { key } = request.params;
+      const applied = await deps.controller.propose(encodeKvPut(key, request.body.value));
+      const result = applied.result;
+      if (result === undefined || !result.ok) throw new ApiError("BAD_REQUEST", `Cannot put key ${key}: ${result?.reason ?? "rejected"}`);
+      return { key, value: request.body.value, version: result.version, index: applied.index };
+    },
+  );
+
+  const consistencyQuery = { type: "object", properties: { consistency: { type: "string", enum: ["linearizable", "stale"] } }, additionalProperties: false } as const;
+
+  app.get<{ Params: { key: string }; Querystring: { consistency?: "linearizable" | "stale" } }>(
+    "/v1/kv/:key",
+    { schema: { params: keyParams, querystring: consistencyQuery } },
+    async (request) => {
+      const readIndex = await readAt(deps, request.query.consistency);
+      const { key } = request.params;
+      const value = deps.kv.get(key);
+      if (value === undefined) throw new ApiError("NOT_FOUND", `Cannot find key ${key}`, { key, readIndex });
+      return { key, ...value, readIndex };
+    },
+  );
+
+  app.get<{ Querystring: { consistency?: "linearizable" | "stale" } }>("/v1/kv", { schema: { querystring: consistencyQuery } }, async (request) => {
+    const readIndex = await readAt(deps, request.query.consistency);
+    const entries = deps.kv.entries().map(([key, value]) => ({ key, ...value }));
+    return { appliedIndex: deps.kv.appliedIndex, readIndex, count: entries.length, entries };
+  });
+
+  return app;
+}
+
+/** Waits for a linearizable read point unless the caller accepts a stale read; returns the read index. */
+async function readAt(deps: AppDeps, consistency: "linearizable" | "stale" | undefined): Promise<number> {
+  if (consistency === "stale") return deps.kv.appliedIndex;
+  return deps.controller.readBarrier();
+}
+
+function clusterStatus(deps: AppDeps): Record<string, unknown> {
+  const status = deps.controller.status();
+  const progress = new Map(status.progress.map((p) => [p.id, p]));
+  const isLeader = status.role === "leader";
+  const members = deps.members.map((member) => {
+    const p = progress.get(member.id);
+    const self = member.id === status.id;
+    const voter = status.membership.voters.includes(member.id);
+    const role = self ? status.role : member.id === status.leaderId ? "leader" : voter ? "follower" : "learner";
+    const matchIndex = self ? status.lastIndex : (p?.matchIndex ?? null);
+    return {
+      id: member.id,
+      voter,
+      role,
+      raftAddress: formatHostPort(member.raft),
+      apiUrl: apiUrl(member.api),
+      matchIndex,
+      lag: isLeader && matchIndex !== null ? status.lastIndex - matchIndex : null,
+      lastContactMs: self ? 0 : p === undefined ? null : p.ticksSinceContact * status.tickIntervalMs,
+    };
+  });
+  const leader = deps.members.find((m) => m.id === status.leaderId);
+  return {
+    nodeId: status.id,
+    pid: deps.pid,
+    role: status.role,
+    term: status.term,
+    leaderId: status.leaderId,
+    leaderUrl: leader === undefined ? null : apiUrl(leader.api),
+    commitIndex: status.commitIndex,
+    appliedIndex: deps.kv.appliedIndex,
+    lastIndex: status.lastIndex,
+    snapshotIndex: status.snapshotIndex,
+    election: {
+      tickIntervalMs: status.tickIntervalMs,
+      electionTimeoutMs: status.electionTimeoutTicks * status.tickIntervalMs,
+      heartbeatIntervalMs: status.heartbeatIntervalTicks * status.tickIntervalMs,
+    },
+    members,
+  };
+}
+
+function sendError(reply: FastifyReply, status: number, body: ApiErrorBody): FastifyReply {
+  const retryAfterSeconds = retryAfterSecondsOf[body.code];
+  if (retryAfterSeconds !== undefined) void reply.header("retry-after", String(retryAfterSeconds));
+  return reply.code(status).send(body);
+}
+
+/** Maps anything a route or Fastify throws to a status and a coded body. */
+function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeId) => Record<string, unknown>, bodyBytesMax: number): { status: number; body: ApiErrorBody } {
+  const coded = (code: ApiErrorCode, message: string, details: Record<string, unknown> = {}): { status: number; body: ApiErrorBody } => ({
+    status: httpStatusOf[code],
+    body: { ...details, code, message },
+  });
+  if (error instanceof ApiError) return coded(error.code, error.message, error.details);
+  if (error instanceof ControllerError) {
+    const leaderId = error.details.leaderId;
+    return coded(error.code, error.message, { ...(leaderId === undefined ? {} : leaderHint(leaderId)), ...(error.details.outcome === undefined ? {} : { outcome: error.details.outcome }), retriable: error.retriable });
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation !== undefined) {
+    const first = fastifyError.validation[0];
+    const where = fastifyError.validationContext ?? "request";
+    const field = first === undefined ? where : `${where}${first.instancePath.replaceAll("/", ".")}${first.params !== undefined && "missingProperty" in first.params ? `.${String(first.params.missingProperty)}` : ""}${first.params !== undefined && "additionalProperty" in first.params ? `.${String(first.params.additionalProperty)}` : ""}`;
+    return coded("BAD_REQUEST", `Cannot accept the request as ${field} ${first?.message ?? "is invalid"}`, { field });
+  }
+  switch (fastifyError.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return coded("BODY_TOO_LARGE", `Cannot accept the request as its body is over the limit of ${bodyBytesMax} bytes`);
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return coded("INVALID_JSON", `Cannot parse the request body as JSON: ${fastifyError.message}`);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return coded("UNSUPPORTED_MEDIA_TYPE", "Cannot accept the request as its content type is not application/json");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return coded("BAD_REQUEST", "Cannot accept the request as its Content-Length does not match its body");
+    default:
+      break;
+  }
+  if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return coded("BAD_REQUEST", fastifyError.message);
+  }
+  return coded("INTERNAL", "Cannot complete the request as the server failed; see the node's log");
+}

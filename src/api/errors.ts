@@ -1,0 +1,57 @@
+import type { ControllerErrorCode } from "../controller/errors.js";
+
+/**
+ * Every error code the HTTP API answers with, and its status: the one place codes meet HTTP. The
+ * body is always `{ code, message, ...details }`; retriable answers carry `Retry-After`.
+ */
+export type ApiErrorCode = ControllerErrorCode | "BAD_REQUEST" | "INVALID_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "BODY_TOO_LARGE" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INTERNAL";
+
+export const httpStatusOf: Readonly<Record<ApiErrorCode, number>> = {
+  NOT_LEADER: 421,
+  NO_LEADER: 503,
+  LEADERSHIP_LOST: 503,
+  TRANSFER_IN_PROGRESS: 503,
+  OVERLOADED: 429,
+  ENTRY_TOO_LARGE: 413,
+  READ_TIMEOUT: 503,
+  STOPPING: 503,
+  STORAGE_FAILED: 503,
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INTERNAL: 500,
+};
+
+/** Seconds a client should wait before retrying, for codes where a retry can succeed. */
+export const retryAfterSecondsOf: Partial<Record<ApiErrorCode, number>> = {
+  NO_LEADER: 1,
+  LEADERSHIP_LOST: 1,
+  TRANSFER_IN_PROGRESS: 1,
+  OVERLOADED: 1,
+  READ_TIMEOUT: 1,
+  STOPPING: 1,
+  STORAGE_FAILED: 1,
+};
+
+export interface ApiErrorBody {
+  readonly code: ApiErrorCode;
+  readonly message: string;
+  readonly [detail: string]: unknown;
+}
+
+/** An error a route throws on purpose; the app's error handler turns it into its status and body. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}

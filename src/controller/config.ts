@@ -1,0 +1,72 @@
+import type { NodeId } from "../raft/types.js";
+
+/** A host and port, as given on the command line (`127.0.0.1:9101`). */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One member of the initial cluster: where its Raft transport and its HTTP API listen. */
+export interface MemberAddress {
+  readonly id: NodeId;
+  readonly raft: HostPort;
+  readonly api: HostPort;
+}
+
+/**
+ * Election timing of a controller. Ticks are driven by a real timer every `tickIntervalMs`; the core
+ * counts everything in ticks (see RaftConfig).
+ */
+export interface ElectionSettings {
+  readonly tickIntervalMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatIntervalTicks: number;
+}
+
+/**
+ * Defaults: a 10 ms tick, heartbeats every 50 ms, an election timeout drawn from [300 ms, 600 ms).
+ *
+ * Why these values. A crashed leader is noticed through its TCP connections closing, which followers
+ * see within milliseconds and feed to the core as a hint (`peerUnreachable`): they campaign after a
+ * random 10–150 ms instead of waiting for the timeout, so kill -9 failover does not depend on the
+ * timeout at all. The timeout covers what leaves connections open — a hung or paused process, a
+ * partition — and check-quorum uses it to depose a cut-off leader. 300 ms is six heartbeats, so a
+ * follower needs to miss five in a row (or see the event loop stall for 300 ms) before it even
+ * starts a pre-vote, and a pre-vote that a majority still in contact with the leader refuses changes
+ * nothing. etcd's defaults (100 ms / 1000 ms) are tuned for WAN-ish latencies and slow disks;
+ * controllers of one cluster sit on one network.
+ */
+export const defaultElectionSettings: ElectionSettings = {
+  tickIntervalMs: 10,
+  electionTimeoutTicks: 30,
+  heartbeatIntervalTicks: 5,
+};
+
+/** When a controller snapshots its state machine and compacts its log. */
+export interface SnapshotSettings {
+  /** Entries applied since the last snapshot that trigger the next one. */
+  readonly snapshotEntriesCount: number;
+  /** Bytes of entry data applied since the last snapshot that trigger the next one. */
+  readonly snapshotBytes: number;
+}
+
+export const defaultSnapshotSettings: SnapshotSettings = {
+  snapshotEntriesCount: 10_000,
+  snapshotBytes: 64 * 1024 * 1024,
+};
+
+/** Everything a controller process needs to start; built by the command line. */
+export interface ControllerConfig {
+  readonly id: NodeId;
+  readonly dataDir: string;
+  /** Address the Raft transport listens on. */
+  readonly raft: HostPort;
+  /** Address the HTTP API listens on. */
+  readonly api: HostPort;
+  /** Every member of the initial cluster, this node included, ordered by id. */
+  readonly members: readonly MemberAddress[];
+  /** Connections between controllers of different clusters are refused. */
+  readonly clusterId: string;
+  readonly election: ElectionSettings;
+  readonly snapshot: SnapshotSettings;
+}

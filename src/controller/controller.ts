@@ -1,0 +1,535 @@
+import type { RaftConfig } from "../raft/config.js";
+import { RaftNode } from "../raft/node.js";
+import type { NodeStatus } from "../raft/node.js";
+import type { Entry, HardState, InitialState, Message, NodeId, Ready, ReadState, RoleKind, Snapshot } from "../raft/types.js";
+import { assert } from "../shared/assert.js";
+import { createPrng } from "../shared/prng.js";
+import type { ElectionSettings, SnapshotSettings } from "./config.js";
+import { ControllerError, fromRaftError, notLeaderError } from "./errors.js";
+import type { StateMachine } from "./stateMachine.js";
+
+/** The part of RaftStorage the Ready loop uses (see RaftStorage for each call's contract). */
+export interface ControllerStorage {
+  appendEntries(entries: readonly Entry[]): Promise<void>;
+  setHardState(hardState: HardState): Promise<void>;
+  writeSnapshot(snapshot: Snapshot): Promise<void>;
+  saveAppSnapshot(snapshot: Snapshot): Promise<void>;
+  compact(index: number): Promise<void>;
+  sync(): Promise<void>;
+}
+
+/** Calls `onTick` every `intervalMs` until stopped; tests drive ticks by hand instead. */
+export interface Ticker {
+  start(onTick: () => void, intervalMs: number): void;
+  stop(): void;
+}
+
+export const intervalTicker = (): Ticker => {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    start(onTick, intervalMs) {
+      assert(timer === undefined, "ticker already started");
+      timer = setInterval(onTick, intervalMs);
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+};
+
+/** A pino-compatible logger. */
+export interface ControllerLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export const silentControllerLog: ControllerLog = { info: () => {}, warn: () => {}, error: () => {} };
+
+export interface ControllerOptions<Result> {
+  readonly id: NodeId;
+  /** Voters of a brand-new cluster; ignored once storage holds anything. */
+  readonly voters: readonly NodeId[];
+  readonly election: ElectionSettings;
+  readonly snapshot: SnapshotSettings;
+  readonly storage: ControllerStorage;
+  /** What `RaftStorage.open` recovered. */
+  readonly initialState: InitialState;
+  readonly stateMachine: StateMachine<Result>;
+  /** Hands a message to the transport; never throws, never blocks. */
+  readonly send: (m: Message) => void;
+  readonly ticker?: Ticker;
+  /** Seeds the election-timeout randomness. */
+  readonly seed?: number;
+  readonly log?: ControllerLog;
+  /** The disk failed: the process must stop and recover from its disk on restart. */
+  readonly onFatal?: (error: Error) => void;
+  /** Core limits (tests shrink them). */
+  readonly raft?: Partial<Omit<RaftConfig, "id" | "prng" | "bootstrapMembership" | "electionTimeoutTicks" | "heartbeatIntervalTicks">>;
+}
+
+/** A committed and applied proposal. */
+export interface Applied<Result> {
+  readonly index: number;
+  readonly term: number;
+  readonly result: Result;
+}
+
+interface PendingProposal<Result> {
+  readonly term: number;
+  readonly resolve: (applied: Applied<Result>) => void;
+  readonly reject: (error: ControllerError) => void;
+}
+
+interface PendingRead {
+  readonly startedTick: number;
+  /** Set once the leader confirmed it; the read is served once the state machine reaches it. */
+  readIndex: number | undefined;
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: ControllerError) => void;
+}
+
+export interface ControllerStatus extends NodeStatus {
+  readonly tickIntervalMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatIntervalTicks: number;
+}
+
+/** A read not confirmed after this many election timeouts fails (its request or answer was lost). */
+const readTimeoutElections = 2;
+
+/**
+ * The IO shell around one RaftNode (DESIGN §3): real timers drive `tick`, every Ready is persisted
+ * (fsync) before its messages go out — except a leader's own appends, which it writes while they
+ * replicate (`sendBeforePersist`) — committed entries are applied to the state machine, proposals
+ * resolve once applied, and linearizable reads wait for the ReadIndex protocol.
+ *
+ * One Ready is in flight at a time; inputs arriving meanwhile accumulate in the core and go out
+ * together in the next one, which is what batches proposals and groups fsyncs under load.
+ */
+export class Controller<Result> {
+  readonly id: NodeId;
+  private readonly raft: RaftNode;
+  private readonly election: ElectionSettings;
+  private readonly snapshotSettings: SnapshotSettings;
+  private readonly storage: ControllerStorage;
+  private readonly stateMachine: StateMachine<Result>;
+  private readonly sendMessage: (m: Message) => void;
+  private readonly ticker: Ticker;
+  private readonly log: ControllerLog;
+  private readonly onFatal: (error: Error) => void;
+
+  private readonly proposals = new Map<number, PendingProposal<Result>>();
+  private readonly reads = new Map<number, PendingRead>();
+  private nextReadId = 1;
+  private readonly roleWaiters: { readonly until: (role: RoleKind) => boolean; readonly resolve: () => void }[] = [];
+  private tickCount = 0;
+  private readyRunning = false;
+  private pumpScheduled = false;
+  private started = false;
+  private stopping = false;
+  private failure: Error | undefined;
+  private readyLoopDone: Promise<void> = Promise.resolve();
+  /** Hard state on disk: commit-only changes are not written (see `hardStateToWrite`). */
+  private durableHardState: HardState;
+  private role: RoleKind = "follower";
+  private appliedSinceSnapshotCount = 0;
+  private appliedSinceSnapshotBytes = 0;
+
+  constructor(options: ControllerOptions<Result>) {
+    this.id = options.id;
+    this.election = options.election;
+    this.snapshotSettings = options.snapshot;
+    this.storage = options.storage;
+    this.stateMachine = options.stateMachine;
+    this.sendMessage = options.send;
+    this.ticker = options.ticker ?? intervalTicker();
+    this.log = options.log ?? silentControllerLog;
+    this.onFatal = options.onFatal ?? (() => {});
+    const initial = options.initialState;
+    this.durableHardState = initial.hardState;
+    this.raft = new RaftNode(
+      {
+        ...options.raft,
+        id: options.id,
+        electionTimeoutTicks: options.election.electionTimeoutTicks,
+        heartbeatIntervalTicks: options.election.heartbeatIntervalTicks,
+        prng: createPrng(options.seed ?? options.id),
+        bootstrapMembership: { voters: [...options.voters].sort((a, b) => a - b), learners: [] },
+      },
+      initial,
+    );
+    const snapshot = this.raft.snapshot();
+    this.stateMachine.restore(snapshot.data, snapshot.meta.index);
+  }
+
+  /** Starts the ticks; the node campaigns once its election timeout passes without a leader. */
+  start(): void {
+    assert(!this.started, "controller already started");
+    this.started = true;
+    this.ticker.start(() => this.tick(), this.election.tickIntervalMs);
+    this.schedulePump();
+  }
+
+  // ---------------------------------------------------------------- inputs from the transport
+
+  /** A message from a peer. */
+  receive(m: Message): void {
+    if (this.stopped()) return;
+    this.raft.step(m);
+    this.schedulePump();
+  }
+
+  /** The transport lost its last connection to `peer` (a hint that it may have died; see DESIGN §5). */
+  peerDisconnected(peer: NodeId): void {
+    if (this.stopped()) return;
+    this.raft.peerUnreachable(peer);
+    this.schedulePump();
+  }
+
+  /** One tick of the election and heartbeat clocks. Public so that tests can drive time by hand. */
+  tick(): void {
+    if (this.stopped()) return;
+    this.tickCount++;
+    this.raft.tick();
+    this.expireReads();
+    this.wakeRoleWaiters(false);
+    this.schedulePump();
+  }
+
+  /** Starts an election now (tests; operators use leadership transfer). */
+  campaign(): void {
+    this.raft.campaignNow();
+    this.schedulePump();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  /**
+   * Replicates `data` and resolves once it is committed and applied, with what the state machine
+   * returned. Rejects at once on a node that is not the leader (NOT_LEADER or NO_LEADER, never
+   * waiting for an election), and with LEADERSHIP_LOST if the leader steps down before the entry
+   * commits (its outcome is then unknown).
+   */
+  propose(data: Uint8Array): Promise<Applied<Result>> {
+    const refusal = this.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const accepted = this.raft.propose(data);
+    if (!accepted.ok) return Promise.reject(fromRaftError(accepted.error));
+    const { index, term } = accepted.value;
+    return new Promise((resolve, reject) => {
+      this.proposals.set(index, { term, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Resolves with a read index once the state machine has applied at least everything committed
+   * when the read began (Raft §6.4, ReadIndex): reading the state machine then is linearizable.
+   * Works on followers too (the leader confirms the index). Rejects at once with NO_LEADER when no
+   * leader is known.
+   */
+  readBarrier(): Promise<number> {
+    const refusal = this.refusal();
+    if (refusal !== undefined && refusal.code !== "NOT_LEADER") return Promise.reject(refusal);
+    const requestId = this.nextReadId++;
+    const accepted = this.raft.readIndex(requestId);
+    if (!accepted.ok) return Promise.reject(fromRaftError(accepted.error));
+    return new Promise((resolve, reject) => {
+      this.reads.set(requestId, { startedTick: this.tickCount, readIndex: undefined, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Hands leadership to the most up-to-date other voter (or `target`) and resolves once this node is
+   * no longer leader, or after one election timeout (the transfer was then aborted by the core).
+   */
+  async transferLeadership(target?: NodeId): Promise<boolean> {
+    if (this.role !== "leader") return false;
+    const to = target ?? this.bestTransferTarget();
+    if (to === undefined) return false;
+    const started = this.raft.transferLeadership(to);
+    if (!started.ok) {
+      this.log.warn({ target: to, code: started.error.code }, "leadership transfer refused");
+      return false;
+    }
+    this.log.info({ target: to }, "transferring leadership");
+    this.schedulePump();
+    await this.waitForRole((role) => role !== "leader", this.election.electionTimeoutTicks + 1);
+    return this.role !== "leader";
+  }
+
+  status(): ControllerStatus {
+    return {
+      ...this.raft.status(),
+      tickIntervalMs: this.election.tickIntervalMs,
+      electionTimeoutTicks: this.election.electionTimeoutTicks,
+      heartbeatIntervalTicks: this.election.heartbeatIntervalTicks,
+    };
+  }
+
+  /**
+   * Stops: a leader first hands over (so the cluster does not wait an election timeout), then ticks
+   * stop, waiting requests fail with STOPPING, and the Ready in flight finishes. The caller closes the
+   * transport and the storage afterwards.
+   */
+  async stop(options: { readonly handOver?: boolean } = {}): Promise<void> {
+    if (this.stopping) return;
+    if (options.handOver === true && this.failure === undefined) await this.transferLeadership();
+    this.stopping = true;
+    this.ticker.stop();
+    this.failAll(new ControllerError("STOPPING", "Cannot complete the request as the node is stopping", { outcome: "unknown" }));
+    this.wakeRoleWaiters(true);
+    await this.readyLoopDone;
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  private stopped(): boolean {
+    return this.stopping || this.failure !== undefined;
+  }
+
+  /** Inputs of one event-loop turn (a socket read, a tick, many HTTP requests) share one Ready. */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.readyRunning || !this.started) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.readyRunning || this.stopped() || !this.raft.hasReady()) return;
+    this.readyRunning = true;
+    this.readyLoopDone = this.readyLoop().catch((error: unknown) => this.fail(error));
+  }
+
+  private async readyLoop(): Promise<void> {
+    try {
+      while (!this.stopped() && this.raft.hasReady()) await this.handleReady(this.raft.ready());
+    } finally {
+      this.readyRunning = false;
+    }
+  }
+
+  /** Executes one Ready in the order its contract gives (see `Ready` in raft/types.ts). */
+  private async handleReady(ready: Ready): Promise<void> {
+    this.observeRole(ready.softState.role);
+    const writes: Promise<void>[] = [];
+    if (ready.snapshot !== undefined) writes.push(this.storage.writeSnapshot(ready.snapshot));
+    if (ready.entries.length > 0) writes.push(this.storage.appendEntries(ready.entries));
+    const hardState = this.hardStateToWrite(ready.hardState);
+    if (hardState !== undefined) writes.push(this.storage.setHardState(hardState));
+    if (ready.sendBeforePersist) this.send(ready.messages);
+    if (writes.length > 0) {
+      writes.push(this.storage.sync());
+      await Promise.all(writes);
+      if (hardState !== undefined) this.durableHardState = hardState;
+    }
+    if (!ready.sendBeforePersist) this.send(ready.messages);
+    if (ready.snapshot !== undefined) this.restoreSnapshot(ready.snapshot);
+    for (const entry of ready.committedEntries) this.apply(entry);
+    this.confirmReads(ready.readStates);
+    this.raft.advance();
+    this.serveReads();
+    await this.maybeSnapshot();
+  }
+
+  /**
+   * Term and vote must be durable before any message that depends on them leaves (Raft Figure 2). The
+   * commit index need not be: after a restart it is learnt again from the leader, and writing it on
+   * every commit would cost an atomic file write (two fsyncs) per Ready. So a hard state whose term
+   * and vote are unchanged is not written; the latest commit index rides along with the next change
+   * and is written on a clean stop.
+   */
+  private hardStateToWrite(hardState: HardState | undefined): HardState | undefined {
+    if (hardState === undefined) return undefined;
+    const durable = this.durableHardState;
+    return hardState.term !== durable.term || hardState.votedFor !== durable.votedFor ? hardState : undefined;
+  }
+
+  /**
+   * Writes the commit index too, after `stop()`, so that a restart applies everything at once. The
+   * applied index stands in for it: every applied entry is committed and was written before it was applied.
+   */
+  async flushHardState(): Promise<void> {
+    assert(!this.readyRunning, "flushHardState() runs after stop()");
+    const durable = this.durableHardState;
+    const commitIndex = Math.max(this.stateMachine.appliedIndex, durable.commitIndex);
+    if (commitIndex === durable.commitIndex) return;
+    const hardState: HardState = { ...durable, commitIndex };
+    await this.storage.setHardState(hardState);
+    await this.storage.sync();
+    this.durableHardState = hardState;
+  }
+
+  private send(messages: readonly Message[]): void {
+    for (const m of messages) this.sendMessage(m);
+  }
+
+  private apply(entry: Entry): void {
+    const result = this.stateMachine.apply(entry);
+    this.appliedSinceSnapshotCount++;
+    this.appliedSinceSnapshotBytes += entry.data.length;
+    const pending = this.proposals.get(entry.index);
+    if (pending === undefined) return;
+    this.proposals.delete(entry.index);
+    if (entry.term === pending.term) {
+      // Same index and term as the accepted proposal: by the Log Matching property, the same entry.
+      pending.resolve({ index: entry.index, term: entry.term, result });
+    } else {
+      pending.reject(new ControllerError("LEADERSHIP_LOST", `Cannot complete the write as another leader's entry took index ${entry.index}`, { outcome: "not_applied" }));
+    }
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    const index = snapshot.meta.index;
+    this.stateMachine.restore(snapshot.data, index);
+    this.appliedSinceSnapshotCount = 0;
+    this.appliedSinceSnapshotBytes = 0;
+    this.log.info({ index, term: snapshot.meta.term }, "installed snapshot from leader");
+    for (const [at, pending] of this.proposals) {
+      if (at > index) continue;
+      // The entry went into the snapshot: whether it was ours is not known.
+      this.proposals.delete(at);
+      pending.reject(new ControllerError("LEADERSHIP_LOST", `Cannot tell whether the write at ${at} committed: a snapshot replaced it`, { outcome: "unknown" }));
+    }
+  }
+
+  /** Snapshots the state machine and compacts the log once enough was applied since the last one. */
+  private async maybeSnapshot(): Promise<void> {
+    const settings = this.snapshotSettings;
+    if (this.appliedSinceSnapshotCount < settings.snapshotEntriesCount && this.appliedSinceSnapshotBytes < settings.snapshotBytes) return;
+    const index = this.stateMachine.appliedIndex;
+    const compacted = this.raft.compact(index, this.stateMachine.snapshot());
+    if (!compacted.ok) {
+      this.log.warn({ index, code: compacted.error.code }, "snapshot refused");
+      return;
+    }
+    this.appliedSinceSnapshotCount = 0;
+    this.appliedSinceSnapshotBytes = 0;
+    const snapshot = this.raft.snapshot();
+    await this.storage.saveAppSnapshot(snapshot);
+    await this.storage.compact(index);
+    this.log.info({ index, term: snapshot.meta.term, bytes: snapshot.data.length }, "snapshot taken, log compacted");
+  }
+
+  // ---------------------------------------------------------------- roles, reads and failures
+
+  private observeRole(role: RoleKind): void {
+    if (role === this.role) return;
+    const wasLeader = this.role === "leader";
+    this.role = role;
+    if (role === "leader") this.log.info({ term: this.raft.status().term }, "became leader");
+    if (wasLeader) this.leadershipLost();
+    this.wakeRoleWaiters(false);
+  }
+
+  /**
+   * A leader that steps down fails what it cannot finish: writes not yet known committed (a new
+   * leader may still commit them, so the outcome is unknown) and reads it had not confirmed.
+   * Writes already committed stay: they are applied in this or the next Ready.
+   */
+  private leadershipLost(): void {
+    const commitIndex = this.raft.status().commitIndex;
+    for (const [index, pending] of this.proposals) {
+      if (index <= commitIndex) continue;
+      this.proposals.delete(index);
+      pending.reject(new ControllerError("LEADERSHIP_LOST", `Cannot complete the write at ${index} as this node stopped being leader`, { outcome: "unknown" }));
+    }
+    for (const [requestId, read] of this.reads) {
+      if (read.readIndex !== undefined) continue;
+      this.reads.delete(requestId);
+      read.reject(new ControllerError("LEADERSHIP_LOST", "Cannot confirm the read as this node stopped being leader"));
+    }
+  }
+
+  private confirmReads(readStates: readonly ReadState[]): void {
+    for (const { requestId, readIndex } of readStates) {
+      const read = this.reads.get(requestId);
+      if (read !== undefined) read.readIndex = readIndex;
+    }
+  }
+
+  private serveReads(): void {
+    const applied = this.stateMachine.appliedIndex;
+    for (const [requestId, read] of this.reads) {
+      if (read.readIndex === undefined || read.readIndex > applied) continue;
+      this.reads.delete(requestId);
+      read.resolve(read.readIndex);
+    }
+  }
+
+  private expireReads(): void {
+    const timeoutTicks = readTimeoutElections * this.election.electionTimeoutTicks;
+    for (const [requestId, read] of this.reads) {
+      if (read.readIndex !== undefined || this.tickCount - read.startedTick < timeoutTicks) continue;
+      this.reads.delete(requestId);
+      read.reject(new ControllerError("READ_TIMEOUT", `Cannot confirm the read as no leader answered within ${timeoutTicks * this.election.tickIntervalMs} ms`));
+    }
+  }
+
+  /** Why a request cannot start here now, if it cannot. */
+  private refusal(): ControllerError | undefined {
+    if (this.failure !== undefined) return new ControllerError("STORAGE_FAILED", `Cannot serve as the disk failed: ${this.failure.message}`);
+    if (this.stopping || !this.started) return new ControllerError("STOPPING", "Cannot serve as the node is not running");
+    if (this.role === "leader") return undefined;
+    return notLeaderError(this.raft.status().leaderId);
+  }
+
+  private bestTransferTarget(): NodeId | undefined {
+    const status = this.raft.status();
+    const candidates = status.progress.filter((p) => p.voter && p.id !== this.id && p.recentActive);
+    candidates.sort((a, b) => b.matchIndex - a.matchIndex || a.id - b.id);
+    return candidates[0]?.id;
+  }
+
+  private waitForRole(until: (role: RoleKind) => boolean, ticksMax: number): Promise<void> {
+    if (until(this.role)) return Promise.resolve();
+    const deadlineTick = this.tickCount + ticksMax;
+    return new Promise((resolve) => {
+      const waiter = {
+        until: (role: RoleKind): boolean => {
+          if (!until(role) && this.tickCount < deadlineTick && !this.stopped()) return false;
+          this.roleWaiters.splice(this.roleWaiters.indexOf(waiter), 1);
+          resolve();
+          return true;
+        },
+        resolve,
+      };
+      this.roleWaiters.push(waiter);
+    });
+  }
+
+  private wakeRoleWaiters(all: boolean): void {
+    for (const waiter of [...this.roleWaiters]) {
+      if (all) {
+        this.roleWaiters.splice(this.roleWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      } else {
+        waiter.until(this.role);
+      }
+    }
+  }
+
+  private failAll(error: ControllerError): void {
+    for (const pending of this.proposals.values()) pending.reject(error);
+    this.proposals.clear();
+    for (const read of this.reads.values()) read.reject(error);
+    this.reads.clear();
+  }
+
+  private fail(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (this.failure !== undefined) return;
+    this.failure = failure;
+    this.ticker.stop();
+    this.log.error({ err: failure }, "the Ready loop failed; the node must restart");
+    this.failAll(new ControllerError("STORAGE_FAILED", `Cannot complete the request as the disk failed: ${failure.message}`, { outcome: "unknown" }));
+    this.wakeRoleWaiters(true);
+    this.onFatal(failure);
+  }
+}

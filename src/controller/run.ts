@@ -1,0 +1,107 @@
+import { pino } from "pino";
+import type { Logger } from "pino";
+import { buildApp } from "../api/app.js";
+import { StorageCorruptionError } from "../storage/errors.js";
+import { RaftStorage } from "../storage/raftStorage.js";
+import { TcpTransport } from "../transport/tcpTransport.js";
+import type { ControllerConfig } from "./config.js";
+import { Controller } from "./controller.js";
+import type { KvResult } from "./kvStateMachine.js";
+import { KvStateMachine } from "./kvStateMachine.js";
+
+/** A stop that has not finished by then ends the process anyway: a stuck disk must not hold it forever. */
+const shutdownMsMax = 10_000;
+
+/**
+ * Runs one controller process: storage, transport, the Ready loop and the HTTP API, until SIGTERM or
+ * SIGINT (a leader hands over first) or a disk failure. Resolves with the process exit code: 0 after
+ * a clean stop, 1 when it could not start or its disk failed.
+ */
+export async function runController(config: ControllerConfig): Promise<number> {
+  const log = pino({ level: process.env["YAKT_LOG_LEVEL"] ?? "info", base: { node: config.id, pid: process.pid } });
+  const opened = await openStorage(config, log);
+  if (opened === undefined) return 1;
+  const { storage, initialState, warnings } = opened;
+  for (const warning of warnings) log.warn({ dataDir: config.dataDir }, warning);
+
+  const stateMachine = new KvStateMachine();
+  let controller: Controller<KvResult | undefined> | undefined;
+  const peers = new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, m.raft]));
+  const transport = new TcpTransport({
+    selfId: config.id,
+    listen: config.raft,
+    peers,
+    clusterId: config.clusterId,
+    log: log.child({ component: "transport" }),
+    onMessage: (m) => controller?.receive(m),
+    onPeerDisconnected: (id) => controller?.peerDisconnected(id),
+  });
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  controller = new Controller({
+    id: config.id,
+    voters: config.members.map((m) => m.id),
+    election: config.election,
+    snapshot: config.snapshot,
+    storage,
+    initialState,
+    stateMachine,
+    send: (m) => transport.send(m),
+    log: log.child({ component: "controller" }),
+    onFatal: () => finish(1),
+  });
+  const app = buildApp({ controller, kv: stateMachine, members: config.members, pid: process.pid, logger: log.child({ component: "api" }) });
+
+  try {
+    await transport.start();
+    await app.listen({ host: config.api.host, port: config.api.port });
+  } catch (error) {
+    log.error({ err: error }, "cannot listen");
+    await Promise.allSettled([transport.stop(), app.close()]);
+    await storage.close();
+    return 1;
+  }
+  controller.start();
+  const status = controller.status();
+  log.info({ raft: config.raft, api: config.api, dataDir: config.dataDir, term: status.term, commitIndex: status.commitIndex, lastIndex: status.lastIndex, snapshotIndex: status.snapshotIndex }, "controller started");
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, "stopping");
+    finish(0);
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  const code = await finished;
+  // Later signals (a dev supervisor's SIGTERM after the terminal's SIGINT) must not kill the stop half-way.
+  process.on("SIGTERM", () => {});
+  process.on("SIGINT", () => {});
+  const forced = setTimeout(() => {
+    log.error({ shutdownMsMax }, "stop did not finish in time; exiting");
+    process.exit(1);
+  }, shutdownMsMax);
+  forced.unref();
+
+  const clean = code === 0;
+  await controller.stop({ handOver: clean });
+  await app.close();
+  await transport.stop();
+  if (clean) {
+    await controller.flushHardState();
+    await storage.sync();
+  }
+  await storage.close();
+  clearTimeout(forced);
+  log.info({ code }, "controller stopped");
+  return code;
+}
+
+async function openStorage(config: ControllerConfig, log: Logger): Promise<Awaited<ReturnType<typeof RaftStorage.open>> | undefined> {
+  try {
+    return await RaftStorage.open(config.dataDir);
+  } catch (error) {
+    if (!(error instanceof StorageCorruptionError)) throw error;
+    log.fatal({ err: error, file: error.file, position: error.position, dataDir: config.dataDir }, "refusing to start: the log is corrupt");
+    console.error(`yakt controller: ${error.message} (in ${config.dataDir})`);
+    return undefined;
+  }
+}

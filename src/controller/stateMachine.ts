@@ -1,0 +1,19 @@
+import type { Entry } from "../raft/types.js";
+
+/**
+ * What a controller replicates: a deterministic function of the committed log. The controller calls
+ * `apply` once per committed entry, in log order (noop and membership entries included, so
+ * `appliedIndex` follows the log), and `restore` when a snapshot replaces the state. `snapshot()`
+ * must capture exactly the state after `appliedIndex`: `restore(snapshot())` on another node yields
+ * the same state.
+ */
+export interface StateMachine<Result> {
+  /** Index of the last entry applied (or of the snapshot restored last). */
+  readonly appliedIndex: number;
+  /** Applies one committed entry and returns what the proposer is told. Never throws on entry data. */
+  apply(entry: Entry): Result;
+  /** The state as bytes, at `appliedIndex`. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's (empty data is the empty state). */
+  restore(data: Uint8Array, index: number): void;
+}
