@@ -8,6 +8,7 @@ import { encodeKvPut } from "../controller/kvStateMachine.js";
 import type { NodeId } from "../raft/types.js";
 import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
 import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
+import { validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
 export interface ControllerApi {
@@ -67,6 +68,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return leader === undefined ? {} : { leaderId, leaderUrl: apiUrl(leader.api) };
   };
 
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const { status, body } = errorResponse(error, leaderHint, bodyBytesMax);
     if (status >= 500 && body.code === "INTERNAL") request.log.error({ err: error }, "request failed");

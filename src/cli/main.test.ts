@@ -37,3 +37,42 @@ test("yakt version prints the package version", () => {
   assert.equal(result.status, 0);
   assert.match(result.stdout, /^yakt \d+\.\d+\.\d+/);
 });
+
+test("yakt --help lists the dev and controller commands", () => {
+  const result = run("--help");
+  assert.match(result.stdout, /^ {2}dev\b/m);
+  assert.match(result.stdout, /^ {2}controller\b/m);
+});
+
+test("yakt controller with a bad flag explains it on stderr and exits 2", () => {
+  const result = run("controller", "--id", "x", "--raft", "127.0.0.1:9101", "--api", "127.0.0.1:9001", "--peers", "1@127.0.0.1:9101:9001");
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /^yakt controller: Cannot start controller as --id must be a positive integer: current value is "x"$/m);
+  assert.match(result.stderr, /^Run "yakt controller --help" for usage\.$/m);
+  assert.equal(result.stdout, "");
+});
+
+test("yakt controller --help prints its usage and exits 0", () => {
+  const result = run("controller", "--help");
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /^Usage: yakt controller --id N/);
+});
+
+test("yakt dev --controllers 0 explains it on stderr and exits 2", () => {
+  const result = run("dev", "--controllers", "0");
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /^yakt dev: Cannot start dev cluster as --controllers must be an integer from 1 to 9: current value is "0"$/m);
+  assert.match(result.stderr, /^Run "yakt dev --help" for usage\.$/m);
+});
+
+test("yakt dev --brokers 1 refuses brokers and exits 2", () => {
+  const result = run("dev", "--brokers", "1");
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /Cannot start brokers as the broker is not implemented yet: current value is 1/);
+});
+
+test("yakt dev --help prints its usage and exits 0", () => {
+  const result = run("dev", "--help");
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /^Usage: yakt dev/);
+});

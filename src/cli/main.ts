@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // The `yakt` command: one executable for every part of the system.
 import { readFileSync } from "node:fs";
+import { runController } from "../controller/run.js";
 import { simCommand } from "../sim/command.js";
+import { controllerUsage, parseControllerArgs } from "./controllerArgs.js";
+import { devCommand } from "./dev.js";
 
 const usage = `Usage: yakt <command> [options]
 
 Commands:
-  sim        simulate whole clusters of the Raft core under faults (yakt sim --help)
-  version    print the version
-  help       print this help
+  dev         run a local cluster of controllers, stopped by Ctrl-C (yakt dev --help)
+  controller  run one controller of the Raft metadata quorum (yakt controller --help)
+  sim         simulate whole clusters of the Raft core under faults (yakt sim --help)
+  version     print the version
+  help        print this help
 
-Every command takes --help.`;
+Every command takes --help. Exit status: 0 ok, 1 runtime failure, 2 bad flags or configuration.`;
 
 function version(): string {
   const packageJson: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -18,9 +23,27 @@ function version(): string {
   return typeof value === "string" ? value : "unknown";
 }
 
-function main(argv: readonly string[]): number {
+async function controllerCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseControllerArgs(argv);
+  switch (parsed.kind) {
+    case "help":
+      console.log(controllerUsage);
+      return 0;
+    case "error":
+      console.error(`yakt controller: ${parsed.message}\nRun "yakt controller --help" for usage.`);
+      return 2;
+    case "config":
+      return runController(parsed.config);
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case "dev":
+      return devCommand(rest);
+    case "controller":
+      return controllerCommand(rest);
     case "sim":
       return simCommand(rest);
     case "version":
@@ -39,4 +62,13 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // A command that throws may leave servers or timers behind: exit rather than wait for them.
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

@@ -25,7 +25,6 @@ export async function runController(config: ControllerConfig): Promise<number> {
   for (const warning of warnings) log.warn({ dataDir: config.dataDir }, warning);
 
   const stateMachine = new KvStateMachine();
-  let controller: Controller<KvResult | undefined> | undefined;
   const peers = new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, m.raft]));
   const transport = new TcpTransport({
     selfId: config.id,
@@ -33,12 +32,13 @@ export async function runController(config: ControllerConfig): Promise<number> {
     peers,
     clusterId: config.clusterId,
     log: log.child({ component: "transport" }),
-    onMessage: (m) => controller?.receive(m),
-    onPeerDisconnected: (id) => controller?.peerDisconnected(id),
+    // The transport calls back only once started, after `controller` exists.
+    onMessage: (m) => controller.receive(m),
+    onPeerDisconnected: (id) => controller.peerDisconnected(id),
   });
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => (finish = resolve));
-  controller = new Controller({
+  const controller: Controller<KvResult | undefined> = new Controller({
     id: config.id,
     voters: config.members.map((m) => m.id),
     election: config.election,

@@ -1,0 +1,290 @@
+// `yakt dev`: a whole local cluster in one command, one child process per node, stopped by Ctrl-C.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { MemberAddress } from "../controller/config.js";
+import { formatHostPort } from "./controllerArgs.js";
+
+export interface DevConfig {
+  readonly controllersCount: number;
+  readonly dataDir: string;
+  readonly basePort: number;
+}
+
+export type ParsedDevArgs =
+  | { readonly kind: "help" }
+  | { readonly kind: "config"; readonly config: DevConfig }
+  | { readonly kind: "error"; readonly message: string };
+
+/** One planned controller of the dev cluster. */
+export interface DevController extends MemberAddress {
+  readonly dataDir: string;
+}
+
+const controllersCountMax = 9;
+const basePortMin = 1024;
+/** Leaves room for the highest planned port, base + 200 + 9, below 65536. */
+const basePortMax = 65_000;
+/** Controller i listens for Raft at base + raftPortOffset + i (its API at base + i). */
+const raftPortOffset = 100;
+const host = "127.0.0.1";
+
+/** Polling every node's /v1/cluster until one knows a leader; the cluster keeps running if none does. */
+const readyTimeoutMs = 30_000;
+const readyPollIntervalMs = 200;
+const clusterRequestTimeoutMs = 1_000;
+/** After the first Ctrl-C, controllers get this long to stop before they are killed. */
+const stopTimeoutMs = 10_000;
+
+export const devUsage = `Usage: yakt dev [--controllers N] [--brokers N] [--data DIR] [--base-port P]
+
+Runs a whole local cluster on ${host}, one child process per node; prints each node's URLs, then
+"cluster ready: leader is controller ID (term T)" once a leader is elected. Ctrl-C (or SIGTERM) stops
+every node; a second Ctrl-C kills them at once. A node that exits on its own is not restarted.
+
+  --controllers N   controllers, 1 to ${controllersCountMax} (default 3)
+  --brokers N       brokers (default 0; brokers are not implemented yet, so only 0 is accepted)
+  --data DIR        data directory; controller i keeps its data in DIR/controller-i (default ./data)
+  --base-port P     ${basePortMin} to ${basePortMax} (default 9000); with it, controller i listens on
+                      API   P + i        (http://${host}:9001, 9002, … by default)
+                      Raft  P + ${raftPortOffset} + i  (${host}:9101, 9102, … by default)
+                    and broker i will listen on P + 200 + i
+  -h, --help        print this help
+
+Exit status: 0 after Ctrl-C or SIGTERM, 1 when every node has exited on its own, 2 on bad flags.`;
+
+/** Parses `yakt dev` arguments (without the command name). Pure. */
+export function parseDevArgs(argv: readonly string[]): ParsedDevArgs {
+  if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
+  const values = new Map<string, string>();
+  const flags = ["--controllers", "--brokers", "--data", "--base-port"];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = equals === -1 ? arg : arg.slice(0, equals);
+    if (!flags.includes(flag)) return devError(arg.startsWith("-") ? `${flag} is not a flag of yakt dev` : "it takes no positional arguments", arg);
+    const value = equals === -1 ? argv[++i] : arg.slice(equals + 1);
+    if (value === undefined || value.startsWith("--")) return devError(`${flag} needs a value`);
+    if (values.has(flag)) return devError(`${flag} is given twice`, value);
+    values.set(flag, value);
+  }
+  const controllersCount = parseInteger(values.get("--controllers") ?? "3");
+  if (controllersCount === undefined || controllersCount < 1 || controllersCount > controllersCountMax) {
+    return devError(`--controllers must be an integer from 1 to ${controllersCountMax}`, values.get("--controllers"));
+  }
+  const brokersText = values.get("--brokers") ?? "0";
+  const brokersCount = parseInteger(brokersText);
+  if (brokersCount === undefined) return devError("--brokers must be a non-negative integer", brokersText);
+  if (brokersCount > 0) {
+    return { kind: "error", message: `Cannot start brokers as the broker is not implemented yet: current value is ${brokersCount}` };
+  }
+  const dataDir = values.get("--data") ?? "./data";
+  if (dataDir === "") return devError("--data must name a directory", dataDir);
+  const basePort = parseInteger(values.get("--base-port") ?? "9000");
+  if (basePort === undefined || basePort < basePortMin || basePort > basePortMax) {
+    return devError(`--base-port must be an integer from ${basePortMin} to ${basePortMax}`, values.get("--base-port"));
+  }
+  return { kind: "config", config: { controllersCount, dataDir, basePort } };
+}
+
+function devError(reason: string, value?: string): ParsedDevArgs {
+  return { kind: "error", message: `Cannot start dev cluster as ${reason}${value === undefined ? "" : `: current value is ${JSON.stringify(value)}`}` };
+}
+
+function parseInteger(text: string): number | undefined {
+  return /^[0-9]{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+/** The port plan: controller i (from 1) has its API at base + i and its Raft transport at base + 100 + i. */
+export function planDevControllers(config: DevConfig): DevController[] {
+  return Array.from({ length: config.controllersCount }, (_, index): DevController => {
+    const id = index + 1;
+    return {
+      id,
+      api: { host, port: config.basePort + id },
+      raft: { host, port: config.basePort + raftPortOffset + id },
+      dataDir: join(config.dataDir, `controller-${id}`),
+    };
+  });
+}
+
+/** The `yakt` arguments that start one planned controller (every controller lists all of them as peers). */
+export function controllerArgv(controllers: readonly DevController[], controller: DevController): string[] {
+  const peers = controllers.map((c) => `${c.id}@${formatHostPort(c.raft)}:${c.api.port}`).join(",");
+  return [
+    "controller",
+    "--id",
+    String(controller.id),
+    "--data",
+    controller.dataDir,
+    "--raft",
+    formatHostPort(controller.raft),
+    "--api",
+    formatHostPort(controller.api),
+    "--peers",
+    peers,
+  ];
+}
+
+/** Runs `yakt dev`; resolves with the exit status once the cluster has stopped (2 for bad arguments). */
+export async function devCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseDevArgs(argv);
+  switch (parsed.kind) {
+    case "help":
+      console.log(devUsage);
+      return 0;
+    case "error":
+      console.error(`yakt dev: ${parsed.message}\nRun "yakt dev --help" for usage.`);
+      return 2;
+    case "config":
+      return new DevCluster(planDevControllers(parsed.config)).run();
+  }
+}
+
+interface RunningController {
+  readonly plan: DevController;
+  readonly child: ChildProcess;
+  exited: boolean;
+}
+
+/** The child processes of one `yakt dev`, from spawn to the last exit. */
+class DevCluster {
+  private readonly running: RunningController[] = [];
+  private stopping = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  /** Ends the leader poll when the cluster stops. */
+  private readonly pollAbort = new AbortController();
+  private resolveExit: (code: number) => void = () => {};
+  private readonly onSignal = (): void => this.stop();
+  /** Should this process die of an uncaught error, its children must not outlive it. */
+  private readonly onExit = (): void => this.signalLive("SIGKILL");
+
+  constructor(private readonly controllers: readonly DevController[]) {}
+
+  run(): Promise<number> {
+    const exited = new Promise<number>((resolve) => {
+      this.resolveExit = resolve;
+    });
+    process.on("SIGINT", this.onSignal);
+    process.on("SIGTERM", this.onSignal);
+    process.on("exit", this.onExit);
+    const mainPath = fileURLToPath(new URL("./main.js", import.meta.url));
+    for (const plan of this.controllers) this.running.push(this.spawnController(mainPath, plan));
+    for (const { plan, child } of this.running) {
+      console.log(
+        `controller ${plan.id}  api http://${formatHostPort(plan.api)}  raft ${formatHostPort(plan.raft)}  data ${plan.dataDir}  pid ${child.pid ?? "none"}`,
+      );
+    }
+    void this.announceLeader();
+    return exited;
+  }
+
+  private spawnController(mainPath: string, plan: DevController): RunningController {
+    // Detached: a terminal's Ctrl-C then reaches only this process, which stops each controller with
+    // exactly one SIGTERM; otherwise every controller would get the terminal's SIGINT and ours too.
+    const child = spawn(process.execPath, ["--enable-source-maps", mainPath, ...controllerArgv(this.controllers, plan)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const running: RunningController = { plan, child, exited: false };
+    const prefix = `[controller-${plan.id}] `;
+    relayLines(child.stdout, process.stdout, prefix);
+    relayLines(child.stderr, process.stderr, prefix);
+    child.on("error", (error) => {
+      console.error(`controller ${plan.id}: ${error.message}`);
+      if (child.pid === undefined) this.onChildExit(running, null, null);
+    });
+    // "close" comes after "exit" and after the child's last output line.
+    child.on("close", (code, signal) => this.onChildExit(running, code, signal));
+    return running;
+  }
+
+  private onChildExit(running: RunningController, code: number | null, signal: NodeJS.Signals | null): void {
+    if (running.exited) return;
+    running.exited = true;
+    if (!this.stopping) {
+      console.log(`controller ${running.plan.id} exited with code ${code ?? "none"} (signal ${signal ?? "none"}); not restarted`);
+    }
+    if (this.running.every((r) => r.exited)) this.finish(this.stopping ? 0 : 1);
+  }
+
+  /** First call: SIGTERM to every live controller, SIGKILL after stopTimeoutMs. Second call: SIGKILL now. */
+  private stop(): void {
+    if (this.stopping) {
+      console.log("killing the controllers still running");
+      this.signalLive("SIGKILL");
+      return;
+    }
+    this.stopping = true;
+    this.pollAbort.abort();
+    console.log("stopping…");
+    this.signalLive("SIGTERM");
+    this.killTimer = setTimeout(() => {
+      const left = this.running.filter((r) => !r.exited).map((r) => r.plan.id);
+      console.log(`controller${left.length === 1 ? "" : "s"} ${left.join(", ")} did not stop within ${stopTimeoutMs / 1000} s; killing them`);
+      this.signalLive("SIGKILL");
+    }, stopTimeoutMs);
+  }
+
+  private signalLive(signal: NodeJS.Signals): void {
+    for (const { child, exited } of this.running) {
+      if (exited || child.pid === undefined) continue;
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // Already gone: its "close" event is on its way.
+      }
+    }
+  }
+
+  private finish(code: number): void {
+    clearTimeout(this.killTimer);
+    this.pollAbort.abort();
+    process.off("SIGINT", this.onSignal);
+    process.off("SIGTERM", this.onSignal);
+    process.off("exit", this.onExit);
+    this.resolveExit(code);
+  }
+
+  private async announceLeader(): Promise<void> {
+    const signal = this.pollAbort.signal;
+    const deadlineMs = performance.now() + readyTimeoutMs;
+    while (performance.now() < deadlineMs && !signal.aborted) {
+      const live = this.running.filter((r) => !r.exited).map((r) => r.plan);
+      const views = await Promise.all(live.map((plan) => fetchLeader(plan, signal)));
+      const known = views.find((view) => view !== undefined);
+      if (known !== undefined && !signal.aborted) {
+        console.log(`cluster ready: leader is controller ${known.leaderId} (term ${known.term})`);
+        return;
+      }
+      await sleep(readyPollIntervalMs, undefined, { signal }).catch(() => {});
+    }
+    if (!signal.aborted) {
+      console.log(`warning: no controller reported a leader within ${readyTimeoutMs / 1000} s; the cluster keeps running`);
+    }
+  }
+}
+
+/** A controller's `GET /v1/cluster` when it knows a leader; undefined when it does not or cannot say. */
+async function fetchLeader(plan: DevController, pollSignal: AbortSignal): Promise<{ leaderId: number; term: number } | undefined> {
+  try {
+    const response = await fetch(`http://${formatHostPort(plan.api)}/v1/cluster`, {
+      signal: AbortSignal.any([pollSignal, AbortSignal.timeout(clusterRequestTimeoutMs)]),
+    });
+    if (!response.ok) return undefined;
+    const body: unknown = await response.json();
+    if (typeof body !== "object" || body === null || !("leaderId" in body) || !("term" in body)) return undefined;
+    const { leaderId, term } = body;
+    return typeof leaderId === "number" && typeof term === "number" && leaderId > 0 ? { leaderId, term } : undefined;
+  } catch {
+    return undefined; // Not listening yet, or no answer in time: asked again next round.
+  }
+}
+
+function relayLines(input: NodeJS.ReadableStream, output: Writable, prefix: string): void {
+  createInterface({ input, crlfDelay: Infinity }).on("line", (line) => output.write(`${prefix}${line}\n`));
+}

@@ -1,0 +1,336 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Entry, HardState, Message, NodeId, Snapshot } from "../raft/types.js";
+import { RaftStorage } from "../storage/raftStorage.js";
+import { MemoryNetwork } from "../transport/memoryTransport.js";
+import type { MemoryTransport } from "../transport/memoryTransport.js";
+import type { ElectionSettings, SnapshotSettings } from "./config.js";
+import { Controller } from "./controller.js";
+import type { ControllerStorage, Ticker } from "./controller.js";
+import { ControllerError } from "./errors.js";
+import type { KvResult } from "./kvStateMachine.js";
+import { encodeKvPut, KvStateMachine } from "./kvStateMachine.js";
+
+// Controllers over real storage in temp directories and the in-memory transport; time moves only
+// when a test ticks, so elections happen exactly when the test asks for them.
+
+const election: ElectionSettings = { tickIntervalMs: 10, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2 };
+const noSnapshots: SnapshotSettings = { snapshotEntriesCount: 1_000_000, snapshotBytes: 1 << 30 };
+
+const manualTicker = (): Ticker => ({ start: () => {}, stop: () => {} });
+
+/** Yields to the event loop (IO completions included) until `condition` holds, at most `turnsMax` times. */
+async function until(condition: () => boolean, what: string, turnsMax = 200_000): Promise<void> {
+  for (let turn = 0; turn < turnsMax; turn++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+interface TestNode {
+  readonly id: NodeId;
+  readonly dir: string;
+  controller: Controller<KvResult | undefined>;
+  kv: KvStateMachine;
+  storage: RaftStorage;
+  transport: MemoryTransport;
+  /** Messages to these peers are dropped (a one-way partition). */
+  readonly cutOff: Set<NodeId>;
+  fatal: Error | undefined;
+}
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+class TestCluster {
+  readonly network = new MemoryNetwork();
+  readonly nodes = new Map<NodeId, TestNode>();
+  private readonly transports = new Map<NodeId, MemoryTransport>();
+
+  constructor(
+    readonly ids: readonly NodeId[],
+    readonly snapshot: SnapshotSettings = noSnapshots,
+  ) {}
+
+  static async start(ids: readonly NodeId[], snapshot: SnapshotSettings = noSnapshots): Promise<TestCluster> {
+    const cluster = new TestCluster(ids, snapshot);
+    for (const id of ids) {
+      const dir = await mkdtemp(join(tmpdir(), `yakt-controller-${id}-`));
+      dirs.push(dir);
+      await cluster.boot(id, dir);
+    }
+    return cluster;
+  }
+
+  node(id: NodeId): TestNode {
+    const node = this.nodes.get(id);
+    assert.ok(node !== undefined, `node ${id} exists`);
+    return node;
+  }
+
+  async boot(id: NodeId, dir: string, wrap: (storage: RaftStorage) => ControllerStorage = (s) => s): Promise<TestNode> {
+    const { storage, initialState } = await RaftStorage.open(dir);
+    const kv = new KvStateMachine();
+    const cutOff = new Set<NodeId>();
+    const transport = this.transportOf(id);
+    const node: TestNode = { id, dir, kv, storage, transport, cutOff, fatal: undefined, controller: undefined as never };
+    const controller = new Controller({
+      id,
+      voters: this.ids,
+      election,
+      snapshot: this.snapshot,
+      storage: wrap(storage),
+      initialState,
+      stateMachine: kv,
+      send: (m: Message) => {
+        if (!cutOff.has(m.to)) transport.send(m);
+      },
+      ticker: manualTicker(),
+      onFatal: (error) => (node.fatal = error),
+    });
+    node.controller = controller;
+    this.nodes.set(id, node);
+    await transport.start();
+    controller.start();
+    return node;
+  }
+
+  /** Stops a node as a crash would (no hand-over, no final hard state), keeping its directory. */
+  async crash(id: NodeId): Promise<void> {
+    const node = this.node(id);
+    await node.controller.stop();
+    await node.transport.stop();
+    await node.storage.close();
+    this.nodes.delete(id);
+  }
+
+  /** One transport per id for the cluster's life; it hands messages to whichever controller runs now. */
+  private transportOf(id: NodeId): MemoryTransport {
+    let transport = this.transports.get(id);
+    if (transport === undefined) {
+      transport = this.network.createTransport(id, {
+        onMessage: (m) => this.nodes.get(id)?.controller.receive(m),
+        onPeerDisconnected: (peer) => this.nodes.get(id)?.controller.peerDisconnected(peer),
+      });
+      this.transports.set(id, transport);
+    }
+    return transport;
+  }
+
+  async electLeader(id: NodeId): Promise<TestNode> {
+    const node = this.node(id);
+    node.controller.campaign();
+    await until(() => node.controller.status().role === "leader" && node.controller.status().commitIndex >= node.controller.status().lastIndex, `node ${id} to lead`);
+    return node;
+  }
+
+  tickAll(count = 1): void {
+    for (let i = 0; i < count; i++) for (const node of this.nodes.values()) node.controller.tick();
+  }
+
+  async stopAll(): Promise<void> {
+    for (const id of [...this.nodes.keys()]) await this.crash(id);
+  }
+}
+
+const put = (node: TestNode, key: string, value: string) => node.controller.propose(encodeKvPut(key, value));
+
+async function rejection(promise: Promise<unknown>): Promise<ControllerError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ControllerError, `expected a ControllerError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail("expected the promise to reject");
+}
+
+describe("Controller", () => {
+  test("propose() on the leader resolves once the entry is committed and applied, with the state machine's result", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    const applied = await put(leader, "a", "x");
+    assert.deepEqual(applied.result, { ok: true, key: "a", version: 1 });
+    assert.equal(leader.kv.get("a")?.value, "x");
+    assert.ok(applied.index <= leader.kv.appliedIndex);
+    // Followers apply it once the next heartbeat carries the commit index.
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => cluster.node(2).kv.get("a")?.value === "x" && cluster.node(3).kv.get("a")?.value === "x", "followers to apply");
+    await cluster.stopAll();
+  });
+
+  test("propose() on a follower fails at once with NOT_LEADER naming the leader, and with NO_LEADER when none is known", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const before = await rejection(put(cluster.node(2), "a", "x"));
+    assert.equal(before.code, "NO_LEADER");
+    assert.equal(before.retriable, true);
+    await cluster.electLeader(1);
+    await until(() => cluster.node(2).controller.status().leaderId === 1, "follower to learn the leader");
+    const error = await rejection(put(cluster.node(2), "a", "x"));
+    assert.equal(error.code, "NOT_LEADER");
+    assert.equal(error.details.leaderId, 1);
+    await cluster.stopAll();
+  });
+
+  test("a leader that loses its quorum fails its uncommitted proposals with LEADERSHIP_LOST", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    leader.cutOff.add(2).add(3);
+    const pending = put(leader, "a", "x");
+    const failed = rejection(pending);
+    // Check-quorum: after an election timeout without answers the leader steps down.
+    for (let i = 0; i < 2 * election.electionTimeoutTicks && leader.controller.status().role === "leader"; i++) {
+      leader.controller.tick();
+      await until(() => true, "a turn");
+    }
+    const error = await failed;
+    assert.equal(error.code, "LEADERSHIP_LOST");
+    assert.equal(error.details.outcome, "unknown");
+    await cluster.stopAll();
+  });
+
+  test("readBarrier() on a follower resolves only once the follower has applied every write acknowledged before it", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    await until(() => cluster.node(2).controller.status().leaderId === 1, "follower to learn the leader");
+    for (let i = 0; i < 5; i++) await put(leader, `k${i}`, `v${i}`);
+    const follower = cluster.node(2);
+    const readIndex = follower.controller.readBarrier();
+    // The leader confirms its leadership with a heartbeat round before answering.
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    const index = await readIndex;
+    assert.ok(index >= leader.kv.get("k4")!.index, `read index ${index} covers the last write`);
+    assert.ok(follower.kv.appliedIndex >= index);
+    assert.equal(follower.kv.get("k4")?.value, "v4");
+    await cluster.stopAll();
+  });
+
+  test("readBarrier() fails at once with NO_LEADER when no leader is known", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const error = await rejection(cluster.node(1).controller.readBarrier());
+    assert.equal(error.code, "NO_LEADER");
+    await cluster.stopAll();
+  });
+
+  test("an unanswered read fails with READ_TIMEOUT after two election timeouts", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    await cluster.electLeader(1);
+    const follower = cluster.node(2);
+    await until(() => follower.controller.status().leaderId === 1, "follower to learn the leader");
+    follower.cutOff.add(1);
+    const failed = rejection(follower.controller.readBarrier());
+    for (let i = 0; i < 2 * election.electionTimeoutTicks; i++) follower.controller.tick();
+    assert.equal((await failed).code, "READ_TIMEOUT");
+    await cluster.stopAll();
+  });
+
+  test("a follower's vote leaves only after its term and vote are durable", async () => {
+    const cluster = await TestCluster.start([1, 2]);
+    const dir = cluster.node(2).dir;
+    await cluster.crash(2);
+    const syncs: { resolve: () => void }[] = [];
+    const hardStates: HardState[] = [];
+    await cluster.boot(2, dir, (storage) => ({
+      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
+      setHardState: (hardState: HardState) => {
+        hardStates.push(hardState);
+        return storage.setHardState(hardState);
+      },
+      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
+      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
+      compact: (index: number) => storage.compact(index),
+      // The disk is slow: this sync completes only when the test says so.
+      sync: () => new Promise<void>((resolve) => syncs.push({ resolve: () => void storage.sync().then(resolve) })),
+    }));
+    const node1 = cluster.node(1);
+    node1.controller.campaign();
+    await until(() => syncs.length > 0, "node 2 to persist its vote");
+    assert.equal(hardStates.at(-1)?.votedFor, 1);
+    for (let i = 0; i < 1000; i++) await until(() => true, "a turn");
+    assert.notEqual(node1.controller.status().role, "leader", "no vote may arrive before node 2's fsync");
+    for (const sync of syncs.splice(0)) sync.resolve();
+    const drain = setInterval(() => syncs.splice(0).forEach((s) => s.resolve()), 1);
+    await until(() => node1.controller.status().role === "leader", "node 1 to win with the durable vote");
+    clearInterval(drain);
+    await cluster.stopAll();
+  });
+
+  test("a snapshot is taken after snapshotEntriesCount entries, the log is compacted, and a restart recovers the state", async () => {
+    const cluster = await TestCluster.start([1], { snapshotEntriesCount: 20, snapshotBytes: 1 << 30 });
+    const leader = await cluster.electLeader(1);
+    for (let i = 0; i < 45; i++) await put(leader, `k${i % 10}`, `v${i}`);
+    await until(() => leader.controller.status().snapshotIndex >= 40, "two snapshots");
+    const files = await readdir(leader.dir);
+    assert.equal(files.filter((f) => f.startsWith("snapshot-")).length, 1, `one snapshot file is kept: ${files.join(", ")}`);
+    await cluster.crash(1);
+    const restarted = await cluster.boot(1, leader.dir);
+    // The snapshot alone restores most of the state; the log tail is applied once committed again.
+    assert.ok(restarted.kv.appliedIndex >= 40, `state restored from the snapshot at ${restarted.kv.appliedIndex}`);
+    await cluster.electLeader(1);
+    // Key k<j> was last written by put number 40 + j (j < 5) or 30 + j.
+    for (let j = 0; j < 10; j++) assert.equal(restarted.kv.get(`k${j}`)?.value, `v${j < 5 ? 40 + j : 30 + j}`);
+    await cluster.stopAll();
+  });
+
+  test("a follower far behind catches up through the leader's snapshot and settles on the same state", async () => {
+    const cluster = await TestCluster.start([1, 2, 3], { snapshotEntriesCount: 10, snapshotBytes: 1 << 30 });
+    const leader = await cluster.electLeader(1);
+    const lagging = cluster.node(3);
+    const laggingDir = lagging.dir;
+    await cluster.crash(3);
+    for (let i = 0; i < 30; i++) await put(leader, `k${i}`, `v${i}`);
+    await until(() => leader.controller.status().snapshotIndex >= 20, "the leader to compact");
+    const back = await cluster.boot(3, laggingDir);
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => back.kv.appliedIndex >= 31, "the follower to catch up", 400_000);
+    assert.ok(back.controller.status().snapshotIndex >= 20, "it installed a snapshot");
+    assert.deepEqual(back.kv.entries(), leader.kv.entries());
+    await cluster.stopAll();
+  });
+
+  test("transferLeadership() hands over to an up-to-date voter, and stop() fails waiting requests with STOPPING", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    await put(leader, "a", "x");
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => leader.controller.status().progress.every((p) => p.matchIndex === leader.controller.status().lastIndex), "followers to catch up");
+    assert.equal(await leader.controller.transferLeadership(), true);
+    await until(() => [2, 3].some((id) => cluster.node(id).controller.status().role === "leader"), "a new leader");
+    const newLeaderId = cluster.node(2).controller.status().role === "leader" ? 2 : 3;
+    const follower = cluster.node(newLeaderId === 2 ? 3 : 2);
+    await until(() => follower.controller.status().leaderId === newLeaderId, "the other follower to learn the new leader");
+    follower.cutOff.add(1).add(2).add(3);
+    const read = rejection(follower.controller.readBarrier());
+    await follower.controller.stop();
+    assert.equal((await read).code, "STOPPING");
+    await cluster.stopAll();
+  });
+
+  test("a failed disk stops the node: waiting writes fail with STORAGE_FAILED and onFatal is called", async () => {
+    const cluster = await TestCluster.start([1]);
+    const dir = cluster.node(1).dir;
+    await cluster.crash(1);
+    let failSync = false;
+    const node = await cluster.boot(1, dir, (storage) => ({
+      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
+      setHardState: (hardState: HardState) => storage.setHardState(hardState),
+      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
+      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
+      compact: (index: number) => storage.compact(index),
+      sync: () => (failSync ? Promise.reject(new Error("EIO: i/o error, fsync")) : storage.sync()),
+    }));
+    await cluster.electLeader(1);
+    failSync = true;
+    const error = await rejection(put(node, "a", "x"));
+    assert.equal(error.code, "STORAGE_FAILED");
+    assert.match(node.fatal?.message ?? "", /EIO/);
+    assert.equal((await rejection(put(node, "b", "y"))).code, "STORAGE_FAILED");
+    await cluster.stopAll();
+  });
+});
