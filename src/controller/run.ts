@@ -5,6 +5,7 @@ import { StorageCorruptionError } from "../storage/errors.js";
 import { RaftStorage } from "../storage/raftStorage.js";
 import { TcpTransport } from "../transport/tcpTransport.js";
 import type { ControllerConfig } from "./config.js";
+import { DataDirLockedError, lockDataDir } from "./dataDirLock.js";
 import { Controller } from "./controller.js";
 import type { KvResult } from "./kvStateMachine.js";
 import { KvStateMachine } from "./kvStateMachine.js";
@@ -19,8 +20,18 @@ const shutdownMsMax = 10_000;
  */
 export async function runController(config: ControllerConfig): Promise<number> {
   const log = pino({ level: process.env["YAKT_LOG_LEVEL"] ?? "info", base: { node: config.id, pid: process.pid } });
+  const lock = await lockDataDir(config.dataDir).catch((error: unknown) => {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    log.fatal({ dataDir: config.dataDir, holderPid: error.holderPid }, "refusing to start: the data directory is in use");
+    console.error(`yakt controller: ${error.message}`);
+    return undefined;
+  });
+  if (lock === undefined) return 1;
   const opened = await openStorage(config, log);
-  if (opened === undefined) return 1;
+  if (opened === undefined) {
+    await lock.release();
+    return 1;
+  }
   const { storage, initialState, warnings } = opened;
   for (const warning of warnings) log.warn({ dataDir: config.dataDir }, warning);
 
@@ -59,6 +70,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
     log.error({ err: error }, "cannot listen");
     await Promise.allSettled([transport.stop(), app.close()]);
     await storage.close();
+    await lock.release();
     return 1;
   }
   controller.start();
@@ -82,17 +94,24 @@ export async function runController(config: ControllerConfig): Promise<number> {
   forced.unref();
 
   const clean = code === 0;
-  await controller.stop({ handOver: clean });
-  await app.close();
-  await transport.stop();
-  if (clean) {
-    await controller.flushHardState();
-    await storage.sync();
-  }
-  await storage.close();
+  let stopCode = code;
+  const step = async (what: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      log.error({ err: error }, `stop: ${what} failed`);
+      stopCode = 1;
+    }
+  };
+  await step("hand-over", () => controller.stop({ handOver: clean }));
+  await step("closing the API", () => app.close());
+  await step("closing the transport", () => transport.stop());
+  if (clean) await step("writing the commit index", () => controller.flushHardState());
+  await step("closing the log", () => storage.close());
+  await lock.release();
   clearTimeout(forced);
-  log.info({ code }, "controller stopped");
-  return code;
+  log.info({ code: stopCode }, "controller stopped");
+  return stopCode;
 }
 
 async function openStorage(config: ControllerConfig, log: Logger): Promise<Awaited<ReturnType<typeof RaftStorage.open>> | undefined> {
