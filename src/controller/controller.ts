@@ -218,6 +218,8 @@ export class Controller<Result> {
     const accepted = this.raft.propose(data);
     if (!accepted.ok) return Promise.reject(fromRaftError(accepted.error));
     const { index, term } = accepted.value;
+    // A proposal of an earlier term still waiting at this index lost it: our log was overwritten there.
+    this.proposals.get(index)?.reject(new ControllerError("LEADERSHIP_LOST", `Cannot complete the write as another leader's entry took index ${index}`, { outcome: "not_applied" }));
     return new Promise((resolve, reject) => {
       this.proposals.set(index, { term, resolve, reject });
       this.schedulePump();
