@@ -996,6 +996,31 @@ test("peerUnreachable(leader) makes a follower campaign within half an election 
   );
 });
 
+test("after a split vote that followed peerUnreachable(leader), the next campaign also comes within half an election timeout", () => {
+  const follower = followerOfLeader1();
+  follower.peerUnreachable(1);
+  ticksUntil(follower, "PreVote", electionTimeoutTicks);
+  follower.step(preVoteResponse({ from: 3, to: 2, term: 2, granted: true }));
+  assert.equal(follower.status().role, "candidate");
+  takeReady(follower);
+  // Node 3 campaigned in the same tick and voted for itself: nobody wins term 2.
+  follower.step(requestVoteResponse({ from: 3, to: 2, term: 2, granted: false }));
+  follower.step(requestVote({ from: 3, to: 2, term: 2, lastLogIndex: 0, lastLogTerm: 0 }));
+  takeReady(follower);
+  const { ticks } = ticksUntil(follower, "PreVote", 2 * electionTimeoutTicks);
+  assert.ok(ticks <= electionTimeoutTicks / 2, `campaigned again after ${ticks} ticks`);
+});
+
+test("the fast campaigns after peerUnreachable(leader) last two election timeouts at most", () => {
+  const follower = followerOfLeader1();
+  follower.peerUnreachable(1);
+  // Nobody answers: the node keeps campaigning, fast at first, then at the normal pace.
+  tickTimes(follower, 2 * electionTimeoutTicks);
+  takeReady(follower);
+  const { ticks } = ticksUntil(follower, "PreVote", 3 * electionTimeoutTicks);
+  assert.ok(ticks >= electionTimeoutTicks / 2, `campaigned again after ${ticks} ticks`);
+});
+
 test("peerUnreachable(leader) ends the lease: the follower grants a pre-vote at once", () => {
   const follower = followerOfLeader1();
   follower.step(preVote({ from: 3, to: 2, term: 2 }));

@@ -155,6 +155,8 @@ export class RaftNode {
   private electionElapsedTicks = 0;
   private heartbeatElapsedTicks = 0;
   private randomizedElectionTimeoutTicks = 0;
+  /** Ticks during which campaigns use the short delay a lost leader connection allows (see peerUnreachable). */
+  private fastCampaignTicksLeft = 0;
   private outbox: Message[] = [];
   private readStates: ReadState[] = [];
   private persistedHardState: HardState;
@@ -184,6 +186,7 @@ export class RaftNode {
 
   /** Moves time forward by one tick: followers may campaign, leaders send heartbeats and check their quorum. */
   tick(): void {
+    if (this.fastCampaignTicksLeft > 0) this.fastCampaignTicksLeft--;
     if (this.role.kind === "leader") {
       this.tickLeader(this.role);
       return;
@@ -239,8 +242,16 @@ export class RaftNode {
     if (role.kind !== "follower" || peer !== this.leaderId || peer === noNode) return;
     this.leaderId = noNode;
     this.electionElapsedTicks = 0;
-    // Spread the campaigns over half an election timeout so that followers rarely split the vote.
-    this.randomizedElectionTimeoutTicks = 1 + this.config.prng.int(Math.max(1, Math.floor(this.config.electionTimeoutTicks / 2)));
+    // Campaigns stay fast for a while: two followers that campaign in the same tick split the vote,
+    // and the retry should not cost a whole election timeout. The window is bounded, so a node cut
+    // off from a live leader falls back to the normal pace.
+    this.fastCampaignTicksLeft = 2 * this.config.electionTimeoutTicks;
+    this.randomizedElectionTimeoutTicks = this.fastCampaignTimeoutTicks();
+  }
+
+  /** Spread over half an election timeout, so that followers rarely campaign in the same tick. */
+  private fastCampaignTimeoutTicks(): number {
+    return 1 + this.config.prng.int(Math.max(1, Math.floor(this.config.electionTimeoutTicks / 2)));
   }
 
   /** Handles one message from a peer. Messages not addressed to this node are ignored. */
@@ -577,6 +588,7 @@ export class RaftNode {
     };
     this.role = role;
     this.leaderId = this.id;
+    this.fastCampaignTicksLeft = 0;
     this.resetTimers();
     // Raft §8: a leader commits a no-op of its own term, which also commits every earlier entry (§5.4.2).
     this.appendAsLeader(role, "noop", emptyBytes);
@@ -585,6 +597,10 @@ export class RaftNode {
   private resetTimers(): void {
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
+    if (this.fastCampaignTicksLeft > 0 && this.leaderId === noNode) {
+      this.randomizedElectionTimeoutTicks = this.fastCampaignTimeoutTicks();
+      return;
+    }
     const timeout = this.config.electionTimeoutTicks;
     this.randomizedElectionTimeoutTicks = timeout + this.config.prng.int(timeout);
   }
@@ -734,6 +750,7 @@ export class RaftNode {
   private heardFromLeader(leaderId: NodeId): void {
     this.electionElapsedTicks = 0;
     this.leaderId = leaderId;
+    this.fastCampaignTicksLeft = 0;
     // After a false alarm from peerUnreachable() the leader is back: wait a full timeout again.
     if (this.randomizedElectionTimeoutTicks < this.config.electionTimeoutTicks) this.resetTimers();
   }

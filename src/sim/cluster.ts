@@ -28,6 +28,8 @@ type SimEvent =
   | { readonly kind: "deliver"; readonly message: Message }
   | { readonly kind: "syncDone"; readonly node: NodeId; readonly incarnation: number }
   | { readonly kind: "pump"; readonly node: NodeId; readonly incarnation: number }
+  /** The transport's hint that the connection to `peer` broke (the peer crashed, or a false alarm). */
+  | { readonly kind: "peerUnreachable"; readonly node: NodeId; readonly incarnation: number; readonly peer: NodeId }
   | ClientEvent
   | FaultEvent
   | { readonly kind: "startLiveness" }
@@ -64,6 +66,8 @@ export interface ClusterStats {
 const eventsMax = 20_000_000;
 /** Readys one input can cause back to back when none needs a disk write. */
 const readyRoundsMax = 64;
+/** Chance per tick that a node hears of a broken connection to a live peer (a false alarm). */
+const falseAlarmChancePerTick = 0.002;
 
 /**
  * A whole simulated cluster: nodes, disks, network, clients and faults, all driven by one seed through
@@ -107,6 +111,7 @@ export class Cluster {
   private readonly bootstrap: Membership;
   private readonly raftPrng: Prng;
   private readonly diskPrng: Prng;
+  private readonly hintPrng: Prng;
   private now = 0;
   private done = false;
   private livenessStartUnits = 0;
@@ -129,6 +134,7 @@ export class Cluster {
     const faultPrng = createPrng(master.nextUint32());
     const networkPrng = createPrng(master.nextUint32());
     const clientPrng = createPrng(master.nextUint32());
+    this.hintPrng = createPrng(master.nextUint32());
     this.electionTimeoutUnits = params.electionTimeoutTicks * params.tickUnits;
     this.bootstrap = this.assignNodeIds();
     this.network = new Network(networkPrng, params.faultyNetwork);
@@ -250,6 +256,8 @@ export class Cluster {
         return this.livenessDeadline();
       case "convergenceDeadline":
         return this.convergenceDeadline();
+      case "peerUnreachable":
+        return this.onPeerUnreachable(event);
       default:
         assertNever(event, "event");
     }
@@ -261,6 +269,20 @@ export class Cluster {
     if (this.deferWhilePaused(host, event)) return;
     host.raft.tick();
     this.schedule(host.tickUnits, event);
+    if (this.hintPrng.chance(falseAlarmChancePerTick)) {
+      // A connection that broke for no lasting reason: the hint must be safe whatever its cause.
+      const peer = this.hintPrng.pick(this.nodeIds.filter((id) => id !== host.id));
+      this.trace(host.id, `hint: connection to n${peer} broke (false alarm)`);
+      host.raft.peerUnreachable(peer);
+    }
+    this.touch(host);
+  }
+
+  private onPeerUnreachable(event: Extract<SimEvent, { kind: "peerUnreachable" }>): void {
+    const host = this.liveHost(event.node, event.incarnation);
+    if (host === undefined || this.deferWhilePaused(host, event)) return;
+    this.trace(host.id, `hint: connection to n${event.peer} broke`);
+    host.raft.peerUnreachable(event.peer);
     this.touch(host);
   }
 
@@ -527,6 +549,11 @@ export class Cluster {
     const torn = outcome.tornEntriesKept === undefined ? "" : `, last torn to ${outcome.tornEntriesKept} entries`;
     this.trace(host.id, `CRASH (${host.role} term ${host.term}); ${outcome.survivedCount}/${outcome.pendingCount} unsynced writes survived${torn}`);
     host.alive = false;
+    // Its peers see their TCP connections to it close, most of them within a tick.
+    for (const other of this.hosts.values()) {
+      if (other === host || !other.alive || !this.hintPrng.chance(0.9)) continue;
+      this.schedule(this.hintPrng.intBetween(0, this.params.tickUnits), { kind: "peerUnreachable", node: other.id, incarnation: other.incarnation, peer: host.id });
+    }
     host.inFlight = undefined;
     host.pumpScheduled = false;
     host.pendingProposals.clear();
