@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Benches of whole clusters of real processes: `npm run bench -- <scenario> [options]`.
+import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
+
+const usage = `Usage: npm run bench -- <scenario> [options]
+
+Scenarios:
+  failover   kill -9 the leader of 3 controllers, again and again; time until a write succeeds (failover --help)
+
+Exit status: 0 ok, 1 the bench failed, 2 bad scenario or flags.`;
+
+async function failoverCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseFailoverArgs(argv);
+  switch (parsed.kind) {
+    case "help":
+      console.log(failoverUsage);
+      return 0;
+    case "error":
+      console.error(`bench failover: ${parsed.message}\nRun "npm run bench -- failover --help" for usage.`);
+      return 2;
+    case "options":
+      await runFailover(parsed.options, (line) => console.log(line));
+      return 0;
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [scenario, ...rest] = argv;
+  switch (scenario) {
+    case "failover":
+      return failoverCommand(rest);
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(usage);
+      return 0;
+    case undefined:
+      console.error(usage);
+      return 2;
+    default:
+      console.error(`bench: unknown scenario "${scenario}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
