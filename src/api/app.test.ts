@@ -9,6 +9,7 @@ import type { NodeId } from "../raft/types.js";
 import { createPrng } from "../shared/prng.js";
 import type { ControllerApi } from "./app.js";
 import { buildApp } from "./app.js";
+import { forwardedByHeader } from "./forward.js";
 
 const members: MemberAddress[] = [1, 2, 3].map((id) => ({ id, raft: { host: "127.0.0.1", port: 9100 + id }, api: { host: "127.0.0.1", port: 9000 + id } }));
 
@@ -122,10 +123,10 @@ describe("HTTP API", () => {
     assert.deepEqual(second.json(), { key: "color", value: "red", version: 2, index: 2 });
   });
 
-  test("a write on a follower answers 421 NOT_LEADER with the leader's URL; with no leader 503 NO_LEADER and Retry-After", async () => {
+  test("a write forwarded once already answers 421 NOT_LEADER with the leader's URL; with no leader 503 NO_LEADER and Retry-After", async () => {
     const { app, controller } = setUp();
     controller.proposeError = notLeaderError(2);
-    const misdirected = await app.inject(putJson("a", { value: "x" }));
+    const misdirected = await app.inject({ ...putJson("a", { value: "x" }), headers: { "content-type": "application/json", [forwardedByHeader]: "3" } });
     assert.equal(misdirected.statusCode, 421);
     assert.equal(misdirected.json().code, "NOT_LEADER");
     assert.equal(misdirected.json().leaderUrl, "http://127.0.0.1:9002");
@@ -135,6 +136,62 @@ describe("HTTP API", () => {
     assert.equal(leaderless.json().code, "NO_LEADER");
     assert.equal(leaderless.json().retriable, true);
     assert.equal(leaderless.headers["retry-after"], "1");
+  });
+
+  test("a write on a follower is forwarded to the leader, whose answer is relayed unchanged", async () => {
+    const leaderController = new FakeController();
+    leaderController.current = status({ id: 2, leaderId: 2 });
+    const leaderApp = buildApp({ controller: leaderController, kv: leaderController.kv, members, pid: 1 });
+    await leaderApp.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const address = leaderApp.server.address();
+      assert.ok(address !== null && typeof address === "object");
+      const withLeader = members.map((m) => (m.id === 2 ? { ...m, api: { host: "127.0.0.1", port: address.port } } : m));
+      const follower = new FakeController();
+      follower.current = status({ role: "follower", leaderId: 2, progress: [] });
+      follower.proposeError = notLeaderError(2);
+      const app = buildApp({ controller: follower, kv: follower.kv, members: withLeader, pid: 2 });
+      const response = await app.inject(putJson("color", { value: "blue" }));
+      assert.equal(response.statusCode, 200, response.body);
+      assert.deepEqual(response.json(), { key: "color", value: "blue", version: 1, index: 1 });
+      assert.equal(leaderController.kv.get("color")?.value, "blue", "the leader applied it");
+      const invalid = await app.inject(putJson("color", { value: 3 }));
+      assert.equal(invalid.statusCode, 400, "validation happens before forwarding");
+    } finally {
+      await leaderApp.close();
+    }
+  });
+
+  test("a write whose leader cannot be reached answers 503 FORWARD_FAILED with outcome unknown", async () => {
+    const closed = buildApp({ controller: new FakeController(), kv: new KvStateMachine(), members, pid: 1 });
+    await closed.listen({ host: "127.0.0.1", port: 0 });
+    const address = closed.server.address();
+    await closed.close();
+    assert.ok(address !== null && typeof address === "object");
+    const unreachable = members.map((m) => (m.id === 2 ? { ...m, api: { host: "127.0.0.1", port: address.port } } : m));
+    const follower = new FakeController();
+    follower.proposeError = notLeaderError(2);
+    const app = buildApp({ controller: follower, kv: follower.kv, members: unreachable, pid: 2 });
+    const response = await app.inject(putJson("a", { value: "x" }));
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.json().code, "FORWARD_FAILED");
+    assert.equal(response.json().outcome, "unknown");
+  });
+
+  test("GET /metrics serves Raft state and request counts in Prometheus format; GET /docs/json the OpenAPI document", async () => {
+    const { app } = setUp();
+    await app.inject(putJson("a", { value: "x" }));
+    const metrics = await app.inject({ url: "/metrics" });
+    assert.equal(metrics.statusCode, 200);
+    assert.match(metrics.headers["content-type"] as string, /text\/plain/);
+    assert.match(metrics.body, /^yakt_raft_term 3$/m);
+    assert.match(metrics.body, /^yakt_raft_is_leader 1$/m);
+    assert.match(metrics.body, /^yakt_raft_follower_match_index\{peer="3"\} 7$/m);
+    assert.match(metrics.body, /^yakt_http_requests_total\{method="PUT",route="\/v1\/kv\/:key",status="200"\} 1$/m);
+    const openapi = (await app.inject({ url: "/docs/json" })).json();
+    assert.equal(openapi.openapi.startsWith("3."), true);
+    assert.ok(openapi.paths["/v1/kv/{key}"] !== undefined, "routes are documented");
+    assert.equal((await app.inject({ url: "/docs" })).statusCode < 400, true);
   });
 
   test("a write whose leader stepped down answers 503 LEADERSHIP_LOST with outcome unknown", async () => {
@@ -203,7 +260,7 @@ describe("HTTP API", () => {
     const { app } = setUp();
     const moved = await app.inject({ method: "POST", url: "/v1/cluster/transfer-leadership" });
     assert.deepEqual(moved.json(), { transferred: true, leaderId: 2 });
-    const again = await app.inject({ method: "POST", url: "/v1/cluster/transfer-leadership" });
+    const again = await app.inject({ method: "POST", url: "/v1/cluster/transfer-leadership", headers: { [forwardedByHeader]: "3" } });
     assert.equal(again.statusCode, 421);
     assert.equal(again.json().leaderId, 2);
   });

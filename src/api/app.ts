@@ -1,3 +1,5 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import type { HostPort, MemberAddress } from "../controller/config.js";
@@ -6,8 +8,11 @@ import { ControllerError } from "../controller/errors.js";
 import type { KvResult, KvValue } from "../controller/kvStateMachine.js";
 import { encodeKvPut } from "../controller/kvStateMachine.js";
 import type { NodeId } from "../raft/types.js";
+import type { TransportCounters } from "../transport/transport.js";
 import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
 import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
+import { forwardToLeader, wasForwarded } from "./forward.js";
+import { registerMetrics } from "./metrics.js";
 import { validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
@@ -34,6 +39,16 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger | false;
   /** Bytes of one request body; larger bodies get 413 BODY_TOO_LARGE. */
   readonly bodyBytesMax?: number;
+  readonly transportCounters?: () => TransportCounters;
+  /** Include process metrics in /metrics (one app per process; tests leave it off). */
+  readonly processMetrics?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** A write that a follower sends on to the leader instead of answering NOT_LEADER. */
+    readonly forwardToLeader?: boolean;
+  }
 }
 
 /** Bytes of a request body: a key-value write is tiny; metadata requests are too. */
@@ -69,70 +84,90 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
+    const leader = error instanceof ControllerError && error.code === "NOT_LEADER" ? deps.members.find((m) => m.id === error.details.leaderId) : undefined;
+    if (leader !== undefined && request.routeOptions.config.forwardToLeader === true && !wasForwarded(request)) {
+      // Any controller accepts any write: a follower passes it to the leader and relays the answer.
+      try {
+        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.status().id);
+      } catch (forwardError) {
+        request.log.warn({ err: forwardError, leaderId: leader.id }, "forwarding to the leader failed");
+        return sendError(reply, 503, { code: "FORWARD_FAILED", message: `Cannot reach the leader ${leader.id} to forward the write: ${String(forwardError)}`, leaderId: leader.id, leaderUrl: apiUrl(leader.api), outcome: "unknown", retriable: true });
+      }
+    }
     const { status, body } = errorResponse(error, leaderHint, bodyBytesMax);
     if (status >= 500 && body.code === "INTERNAL") request.log.error({ err: error }, "request failed");
-    sendError(reply, status, body);
+    return sendError(reply, status, body);
   });
+  void app.register(swagger, {
+    openapi: {
+      info: { title: "YAKt controller API", version: "1", description: "The metadata quorum's HTTP API. Errors are JSON { code, message, ... }." },
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: "/docs" });
+  registerMetrics(app, { status: () => deps.controller.status(), ...(deps.transportCounters === undefined ? {} : { transportCounters: deps.transportCounters }), processMetrics: deps.processMetrics === true });
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, 404, { code: "ROUTE_NOT_FOUND", message: `Cannot ${request.method} ${request.url} as no such route exists` });
   });
 
-  app.get("/healthz", async () => ({ status: "ok", nodeId: deps.controller.status().id }));
+  // Routes live in a plugin registered after the OpenAPI one, so that its route hook sees them all.
+  void app.register(async (api) => {
+    api.get("/healthz", async () => ({ status: "ok", nodeId: deps.controller.status().id }));
 
-  app.get("/readyz", async (_request, reply) => {
-    const status = deps.controller.status();
-    if (status.leaderId === 0) {
-      return sendError(reply, 503, { code: "NO_LEADER", message: "Cannot serve as no leader is known: an election is under way" });
-    }
-    return { status: "ready", nodeId: status.id, leaderId: status.leaderId };
-  });
-
-  app.get("/v1/cluster", async () => clusterStatus(deps));
-
-  app.post<{ Body: { targetId?: number } | undefined }>(
-    "/v1/cluster/transfer-leadership",
-    { schema: { body: { type: ["object", "null"], properties: { targetId: { type: "integer", minimum: 1 } }, additionalProperties: false } } },
-    async (request) => {
+    api.get("/readyz", async (_request, reply) => {
       const status = deps.controller.status();
-      if (status.role !== "leader") throw new ControllerError(status.leaderId === 0 ? "NO_LEADER" : "NOT_LEADER", "Cannot transfer leadership as this node is not the leader", { leaderId: status.leaderId });
-      const transferred = await deps.controller.transferLeadership(request.body?.targetId);
-      return { transferred, leaderId: deps.controller.status().leaderId };
-    },
-  );
+      if (status.leaderId === 0) {
+        return sendError(reply, 503, { code: "NO_LEADER", message: "Cannot serve as no leader is known: an election is under way" });
+      }
+      return { status: "ready", nodeId: status.id, leaderId: status.leaderId };
+    });
 
-  const keyParams = { type: "object", required: ["key"], properties: { key: { type: "string", minLength: 1, maxLength: keyBytesMax } } } as const;
+    api.get("/v1/cluster", async () => clusterStatus(deps));
 
-  app.put<{ Params: { key: string }; Body: { value: string } }>(
-    "/v1/kv/:key",
-    { schema: { params: keyParams, body: { type: "object", required: ["value"], properties: { value: { type: "string" } }, additionalProperties: false } } },
-    async (request) => {
-      const { key } = request.params;
-      const applied = await deps.controller.propose(encodeKvPut(key, request.body.value));
-      const result = applied.result;
-      if (result === undefined || !result.ok) throw new ApiError("BAD_REQUEST", `Cannot put key ${key}: ${result?.reason ?? "rejected"}`);
-      return { key, value: request.body.value, version: result.version, index: applied.index };
-    },
-  );
+    api.post<{ Body: { targetId?: number } | undefined }>(
+      "/v1/cluster/transfer-leadership",
+      { config: { forwardToLeader: true }, schema: { body: { type: ["object", "null"], properties: { targetId: { type: "integer", minimum: 1 } }, additionalProperties: false } } },
+      async (request) => {
+        const status = deps.controller.status();
+        if (status.role !== "leader") throw new ControllerError(status.leaderId === 0 ? "NO_LEADER" : "NOT_LEADER", "Cannot transfer leadership as this node is not the leader", { leaderId: status.leaderId });
+        const transferred = await deps.controller.transferLeadership(request.body?.targetId);
+        return { transferred, leaderId: deps.controller.status().leaderId };
+      },
+    );
 
-  const consistencyQuery = { type: "object", properties: { consistency: { type: "string", enum: ["linearizable", "stale"] } }, additionalProperties: false } as const;
+    const keyParams = { type: "object", required: ["key"], properties: { key: { type: "string", minLength: 1, maxLength: keyBytesMax } } } as const;
 
-  app.get<{ Params: { key: string }; Querystring: { consistency?: "linearizable" | "stale" } }>(
-    "/v1/kv/:key",
-    { schema: { params: keyParams, querystring: consistencyQuery } },
-    async (request) => {
+    api.put<{ Params: { key: string }; Body: { value: string } }>(
+      "/v1/kv/:key",
+      { config: { forwardToLeader: true }, schema: { params: keyParams, body: { type: "object", required: ["value"], properties: { value: { type: "string" } }, additionalProperties: false } } },
+      async (request) => {
+        const { key } = request.params;
+        const applied = await deps.controller.propose(encodeKvPut(key, request.body.value));
+        const result = applied.result;
+        if (result === undefined || !result.ok) throw new ApiError("BAD_REQUEST", `Cannot put key ${key}: ${result?.reason ?? "rejected"}`);
+        return { key, value: request.body.value, version: result.version, index: applied.index };
+      },
+    );
+
+    const consistencyQuery = { type: "object", properties: { consistency: { type: "string", enum: ["linearizable", "stale"] } }, additionalProperties: false } as const;
+
+    api.get<{ Params: { key: string }; Querystring: { consistency?: "linearizable" | "stale" } }>(
+      "/v1/kv/:key",
+      { schema: { params: keyParams, querystring: consistencyQuery } },
+      async (request) => {
+        const readIndex = await readAt(deps, request.query.consistency);
+        const { key } = request.params;
+        const value = deps.kv.get(key);
+        if (value === undefined) throw new ApiError("NOT_FOUND", `Cannot find key ${key}`, { key, readIndex });
+        return { key, ...value, readIndex };
+      },
+    );
+
+    api.get<{ Querystring: { consistency?: "linearizable" | "stale" } }>("/v1/kv", { schema: { querystring: consistencyQuery } }, async (request) => {
       const readIndex = await readAt(deps, request.query.consistency);
-      const { key } = request.params;
-      const value = deps.kv.get(key);
-      if (value === undefined) throw new ApiError("NOT_FOUND", `Cannot find key ${key}`, { key, readIndex });
-      return { key, ...value, readIndex };
-    },
-  );
-
-  app.get<{ Querystring: { consistency?: "linearizable" | "stale" } }>("/v1/kv", { schema: { querystring: consistencyQuery } }, async (request) => {
-    const readIndex = await readAt(deps, request.query.consistency);
-    const entries = deps.kv.entries().map(([key, value]) => ({ key, ...value }));
-    return { appliedIndex: deps.kv.appliedIndex, readIndex, count: entries.length, entries };
+      const entries = deps.kv.entries().map(([key, value]) => ({ key, ...value }));
+      return { appliedIndex: deps.kv.appliedIndex, readIndex, count: entries.length, entries };
+    });
   });
 
   return app;

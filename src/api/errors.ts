@@ -4,7 +4,7 @@ import type { ControllerErrorCode } from "../controller/errors.js";
  * Every error code the HTTP API answers with, and its status: the one place codes meet HTTP. The
  * body is always `{ code, message, ...details }`; retriable answers carry `Retry-After`.
  */
-export type ApiErrorCode = ControllerErrorCode | "BAD_REQUEST" | "INVALID_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "BODY_TOO_LARGE" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INTERNAL";
+export type ApiErrorCode = ControllerErrorCode | "FORWARD_FAILED" | "BAD_REQUEST" | "INVALID_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "BODY_TOO_LARGE" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INTERNAL";
 
 export const httpStatusOf: Readonly<Record<ApiErrorCode, number>> = {
   NOT_LEADER: 421,
@@ -16,6 +16,7 @@ export const httpStatusOf: Readonly<Record<ApiErrorCode, number>> = {
   READ_TIMEOUT: 503,
   STOPPING: 503,
   STORAGE_FAILED: 503,
+  FORWARD_FAILED: 503,
   BAD_REQUEST: 400,
   INVALID_JSON: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -35,6 +36,7 @@ export const retryAfterSecondsOf: Partial<Record<ApiErrorCode, number>> = {
   READ_TIMEOUT: 1,
   STOPPING: 1,
   STORAGE_FAILED: 1,
+  FORWARD_FAILED: 1,
 };
 
 export interface ApiErrorBody {

@@ -61,7 +61,15 @@ export async function runController(config: ControllerConfig): Promise<number> {
     log: log.child({ component: "controller" }),
     onFatal: () => finish(1),
   });
-  const app = buildApp({ controller, kv: stateMachine, members: config.members, pid: process.pid, logger: log.child({ component: "api" }) });
+  const app = buildApp({
+    controller,
+    kv: stateMachine,
+    members: config.members,
+    pid: process.pid,
+    logger: log.child({ component: "api" }),
+    transportCounters: () => transport.counters(),
+    processMetrics: true,
+  });
 
   try {
     await transport.start();
