@@ -74,4 +74,33 @@ export const limits = {
     /** Inbound connections still waiting for their handshake; more are refused at once. */
     inboundPendingCountMax: 64,
   },
+  metadata: {
+    /** Broker and partition ids are Kafka int32s; anything larger could not reach a Kafka-shaped client. */
+    idMax: 2_147_483_647,
+    /** Registered broker ids, CLOSED ones included (they stay visible in the history). */
+    brokersCountMax: 10_000,
+    /** Topics in the cluster: every broker keeps all of them in its metadata image. */
+    topicsCountMax: 10_000,
+    /** Partitions over all topics: a fencing walks every one of them inside one apply. */
+    partitionsCountMax: 100_000,
+    /** Replicas of one partition: far above any useful replication factor, small enough to scan. */
+    replicasCountMax: 32,
+    /** Characters of a topic name: Kafka's bound, so a topic name is always a valid directory name. */
+    topicNameLengthMax: 249,
+    /** Characters of a host, security protocol, rack id, UUID or client id. */
+    stringLengthMax: 255,
+    /** Producer ids listed; beyond it the lowest (oldest) is dropped from the list, never handed out again. */
+    producersCountMax: 100_000,
+    /**
+     * Clients whose last write result is kept for exactly-once retries; beyond it the entry with the oldest
+     * timestamp is forgotten, and a retry from that client after so long is applied as a new write.
+     */
+    clientSessionsCountMax: 100_000,
+    /** Applied records kept for "changes since offset"; older offsets are answered with a full image. */
+    historyRecordsCountMax: 100_000,
+    /** Age of the oldest kept record, measured from the newest record's timestamp: above any sane delta age. */
+    historyAgeMsMax: 60 * 60 * 1000,
+    /** Default age beyond which a caller that missed changes gets a full image instead of a delta (SPEC §4). */
+    deltaAgeMsDefault: 10 * 60 * 1000,
+  },
 } as const;
