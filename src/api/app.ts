@@ -2,6 +2,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { formatHostPort } from "../controller/config.js";
 import type { HostPort, MemberAddress } from "../controller/config.js";
 import type { Applied, ControllerStatus } from "../controller/controller.js";
 import { ControllerError } from "../controller/errors.js";
@@ -55,10 +56,6 @@ declare module "fastify" {
 export const requestBodyBytesMax = 1024 * 1024;
 /** Bytes of a key. */
 const keyBytesMax = 1024;
-
-export function formatHostPort(address: HostPort): string {
-  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
 
 export function apiUrl(address: HostPort): string {
   return `http://${formatHostPort(address.host === "0.0.0.0" ? { ...address, host: "127.0.0.1" } : address)}`;

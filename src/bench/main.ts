@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Benches of whole clusters of real processes: `npm run bench -- <scenario> [options]`.
+import { runMain } from "../cli/runMain.js";
 import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
 
 const usage = `Usage: npm run bench -- <scenario> [options]
@@ -43,12 +44,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -1,6 +1,6 @@
 // The `yakt controller` command line, parsed into a ControllerConfig without any IO.
 import { isIPv6 } from "node:net";
-import { defaultElectionSettings, defaultSnapshotSettings } from "../controller/config.js";
+import { defaultElectionSettings, defaultSnapshotSettings, formatHostPort } from "../controller/config.js";
 import type { ControllerConfig, ElectionSettings, HostPort, MemberAddress, SnapshotSettings } from "../controller/config.js";
 import type { NodeId } from "../raft/types.js";
 import { limits } from "../shared/limits.js";
@@ -282,11 +282,6 @@ function parsePort(text: string, what: string, shown: string): number {
   const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : 0;
   if (port < 1 || port > 65_535) fail(`${what} must have a port from 1 to 65535`, shown);
   return port;
-}
-
-/** Host and port as written on the command line and in URLs: IPv6 hosts in brackets. */
-export function formatHostPort(address: HostPort): string {
-  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 function parseClusterId(text: string | undefined): string {

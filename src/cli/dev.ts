@@ -6,8 +6,8 @@ import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { formatHostPort } from "../controller/config.js";
 import type { MemberAddress } from "../controller/config.js";
-import { formatHostPort } from "./controllerArgs.js";
 
 export interface DevConfig {
   readonly controllersCount: number;

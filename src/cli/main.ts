@@ -5,6 +5,7 @@ import { runController } from "../controller/run.js";
 import { simCommand } from "../sim/command.js";
 import { controllerUsage, parseControllerArgs } from "./controllerArgs.js";
 import { devCommand } from "./dev.js";
+import { runMain } from "./runMain.js";
 
 const usage = `Usage: yakt <command> [options]
 
@@ -62,13 +63,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A command that throws may leave servers or timers behind: exit rather than wait for them.
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -6,6 +6,11 @@ export interface HostPort {
   readonly port: number;
 }
 
+/** Host and port as written on the command line and in URLs: IPv6 hosts in brackets. */
+export function formatHostPort(address: HostPort): string {
+  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
 /** One member of the initial cluster: where its Raft transport and its HTTP API listen. */
 export interface MemberAddress {
   readonly id: NodeId;

@@ -1,28 +1,19 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePorts } from "../e2e/harness.js";
 import { RaftStorage } from "../storage/raftStorage.js";
 
 // The controller process refuses to start on data it must not touch, with a message and exit code 1.
 
 const cli = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
-
 async function controllerArgs(dataDir: string): Promise<string[]> {
-  const [raft, api] = [await freePort(), await freePort()];
+  const [raft, api] = await freePorts(2);
   return ["controller", "--id", "1", "--data", dataDir, "--raft", `127.0.0.1:${raft}`, "--api", `127.0.0.1:${api}`, "--peers", `1@127.0.0.1:${raft}:${api}`];
 }
 
