@@ -239,7 +239,7 @@ function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeI
   if (fastifyError.validation !== undefined) {
     const first = fastifyError.validation[0];
     const where = fastifyError.validationContext ?? "request";
-    const field = first === undefined ? where : `${where}${first.instancePath.replaceAll("/", ".")}${first.params !== undefined && "missingProperty" in first.params ? `.${String(first.params.missingProperty)}` : ""}${first.params !== undefined && "additionalProperty" in first.params ? `.${String(first.params.additionalProperty)}` : ""}`;
+    const field = first === undefined ? where : validationField(where, first.instancePath, first.params);
     return coded("BAD_REQUEST", `Cannot accept the request as ${field} ${first?.message ?? "is invalid"}`, { field });
   }
   switch (fastifyError.code) {
@@ -259,4 +259,10 @@ function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeI
     return coded("BAD_REQUEST", fastifyError.message);
   }
   return coded("INTERNAL", "Cannot complete the request as the server failed; see the node's log");
+}
+
+/** The field a schema error is about, as a path like `body.value`: the missing or unknown property when there is one. */
+function validationField(where: string, instancePath: string, params: Record<string, unknown> | undefined): string {
+  const property = params?.["missingProperty"] ?? params?.["additionalProperty"];
+  return `${where}${instancePath.replaceAll("/", ".")}${property === undefined ? "" : `.${String(property)}`}`;
 }

@@ -278,6 +278,16 @@ describe("Controller", () => {
     await cluster.stopAll();
   });
 
+  test("a snapshot is also taken once snapshotBytes of entry data were applied, whatever the entry count", async () => {
+    const cluster = await TestCluster.start([1], { snapshotEntriesCount: 1_000_000, snapshotBytes: 4096 });
+    const leader = await cluster.electLeader(1);
+    await put(leader, "small", "x");
+    assert.equal(leader.controller.status().snapshotIndex, 0, "a few bytes take no snapshot");
+    const applied = await put(leader, "large", "y".repeat(5000));
+    await until(() => leader.controller.status().snapshotIndex >= applied.index, "a snapshot after the large entry");
+    await cluster.stopAll();
+  });
+
   test("a follower far behind catches up through the leader's snapshot and settles on the same state", async () => {
     const cluster = await TestCluster.start([1, 2, 3], { snapshotEntriesCount: 10, snapshotBytes: 1 << 30 });
     const leader = await cluster.electLeader(1);

@@ -123,7 +123,8 @@ export class Controller<Result> {
   private readonly proposals = new Map<number, PendingProposal<Result>>();
   private readonly reads = new Map<number, PendingRead>();
   private nextReadId = 1;
-  private readonly roleWaiters: { readonly until: (role: RoleKind) => boolean; readonly resolve: () => void }[] = [];
+  /** Callers of `transferLeadership` waiting until this node is no longer leader, or until a tick. */
+  private readonly handOverWaiters: { readonly deadlineTick: number; readonly resolve: () => void }[] = [];
   private tickCount = 0;
   private readyRunning = false;
   private pumpScheduled = false;
@@ -194,7 +195,7 @@ export class Controller<Result> {
     this.tickCount++;
     this.raft.tick();
     this.expireReads();
-    this.wakeRoleWaiters(false);
+    this.settleHandOverWaiters();
     this.schedulePump();
   }
 
@@ -259,7 +260,8 @@ export class Controller<Result> {
     }
     this.log.info({ target: to }, "transferring leadership");
     this.schedulePump();
-    await this.waitForRole((role) => role !== "leader", this.election.electionTimeoutTicks + 1);
+    const deadlineTick = this.tickCount + this.election.electionTimeoutTicks + 1;
+    await new Promise<void>((resolve) => this.handOverWaiters.push({ deadlineTick, resolve }));
     return this.role !== "leader";
   }
 
@@ -283,7 +285,7 @@ export class Controller<Result> {
     this.stopping = true;
     this.ticker.stop();
     this.failAll(new ControllerError("STOPPING", "Cannot complete the request as the node is stopping", { outcome: "unknown" }));
-    this.wakeRoleWaiters(true);
+    this.settleHandOverWaiters();
     await this.readyLoopDone;
   }
 
@@ -427,7 +429,7 @@ export class Controller<Result> {
     this.role = role;
     if (role === "leader") this.log.info({ term: this.raft.status().term }, "became leader");
     if (wasLeader) this.leadershipLost();
-    this.wakeRoleWaiters(false);
+    this.settleHandOverWaiters();
   }
 
   /**
@@ -489,31 +491,12 @@ export class Controller<Result> {
     return candidates[0]?.id;
   }
 
-  private waitForRole(until: (role: RoleKind) => boolean, ticksMax: number): Promise<void> {
-    if (until(this.role)) return Promise.resolve();
-    const deadlineTick = this.tickCount + ticksMax;
-    return new Promise((resolve) => {
-      const waiter = {
-        until: (role: RoleKind): boolean => {
-          if (!until(role) && this.tickCount < deadlineTick && !this.stopped()) return false;
-          this.roleWaiters.splice(this.roleWaiters.indexOf(waiter), 1);
-          resolve();
-          return true;
-        },
-        resolve,
-      };
-      this.roleWaiters.push(waiter);
-    });
-  }
-
-  private wakeRoleWaiters(all: boolean): void {
-    for (const waiter of [...this.roleWaiters]) {
-      if (all) {
-        this.roleWaiters.splice(this.roleWaiters.indexOf(waiter), 1);
-        waiter.resolve();
-      } else {
-        waiter.until(this.role);
-      }
+  /** Wakes hand-over waiters once this node is no longer leader, their deadline passed, or it stopped. */
+  private settleHandOverWaiters(): void {
+    const done = this.role !== "leader" || this.stopped();
+    for (const waiter of this.handOverWaiters.splice(0)) {
+      if (done || this.tickCount >= waiter.deadlineTick) waiter.resolve();
+      else this.handOverWaiters.push(waiter);
     }
   }
 
@@ -531,7 +514,7 @@ export class Controller<Result> {
     this.ticker.stop();
     this.log.error({ err: failure }, "the Ready loop failed; the node must restart");
     this.failAll(new ControllerError("STORAGE_FAILED", `Cannot complete the request as the disk failed: ${failure.message}`, { outcome: "unknown" }));
-    this.wakeRoleWaiters(true);
+    this.settleHandOverWaiters();
     this.onFatal(failure);
   }
 }
