@@ -4,36 +4,32 @@ import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { formatHostPort } from "../controller/config.js";
 import type { HostPort, MemberAddress } from "../controller/config.js";
-import type { Applied, ControllerStatus } from "../controller/controller.js";
+import type { ControllerStatus } from "../controller/controller.js";
 import { ControllerError } from "../controller/errors.js";
-import type { KvResult, KvValue } from "../controller/kvStateMachine.js";
-import { encodeKvPut } from "../controller/kvStateMachine.js";
+import { MetadataError } from "../controller/metadataService.js";
+import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
 import type { NodeId } from "../raft/types.js";
 import type { TransportCounters } from "../transport/transport.js";
 import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
 import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
 import { forwardToLeader, wasForwarded } from "./forward.js";
+import { metadataRoutes } from "./metadataRoutes.js";
 import { registerMetrics } from "./metrics.js";
+import type { MetadataApi } from "./operations.js";
+import { metadataOperations } from "./operations.js";
+import type { Image } from "./schemas.js";
 import { validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
 export interface ControllerApi {
   status(): ControllerStatus;
-  propose(data: Uint8Array): Promise<Applied<KvResult | undefined>>;
-  readBarrier(): Promise<number>;
   transferLeadership(target?: NodeId): Promise<boolean>;
-}
-
-/** Read access to the replicated key-value map (the scratch state machine until the metadata one). */
-export interface KvView {
-  readonly appliedIndex: number;
-  get(key: string): KvValue | undefined;
-  entries(): [string, KvValue][];
 }
 
 export interface AppDeps {
   readonly controller: ControllerApi;
-  readonly kv: KvView;
+  /** The metadata operations (a `MetadataService`). */
+  readonly metadata: MetadataApi;
   /** Every member of the cluster with its addresses, for cluster status and leader hints. */
   readonly members: readonly MemberAddress[];
   readonly pid: number;
@@ -52,10 +48,8 @@ declare module "fastify" {
   }
 }
 
-/** Bytes of a request body: a key-value write is tiny; metadata requests are too. */
+/** Bytes of a request body: metadata requests are small (the largest, a topic with explicit replicas, is a few KiB). */
 export const requestBodyBytesMax = 1024 * 1024;
-/** Bytes of a key. */
-const keyBytesMax = 1024;
 
 export function apiUrl(address: HostPort): string {
   return `http://${formatHostPort(address.host === "0.0.0.0" ? { ...address, host: "127.0.0.1" } : address)}`;
@@ -63,8 +57,8 @@ export function apiUrl(address: HostPort): string {
 
 /**
  * The controller's HTTP API as a Fastify app that is not yet listening (tests use `app.inject()`).
- * Routes: health, readiness, cluster status, leadership transfer, and the key-value routes of the
- * scratch state machine.
+ * Routes: health, readiness, cluster status, leadership transfer, and the canonical metadata API
+ * (metadataRoutes.ts).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const bodyBytesMax = deps.bodyBytesMax ?? requestBodyBytesMax;
@@ -132,48 +126,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     );
 
-    const keyParams = { type: "object", required: ["key"], properties: { key: { type: "string", minLength: 1, maxLength: keyBytesMax } } } as const;
-
-    api.put<{ Params: { key: string }; Body: { value: string } }>(
-      "/v1/kv/:key",
-      { config: { forwardToLeader: true }, schema: { params: keyParams, body: { type: "object", required: ["value"], properties: { value: { type: "string" } }, additionalProperties: false } } },
-      async (request) => {
-        const { key } = request.params;
-        const applied = await deps.controller.propose(encodeKvPut(key, request.body.value));
-        const result = applied.result;
-        if (result === undefined || !result.ok) throw new ApiError("BAD_REQUEST", `Cannot put key ${key}: ${result?.reason ?? "rejected"}`);
-        return { key, value: request.body.value, version: result.version, index: applied.index };
-      },
-    );
-
-    const consistencyQuery = { type: "object", properties: { consistency: { type: "string", enum: ["linearizable", "stale"] } }, additionalProperties: false } as const;
-
-    api.get<{ Params: { key: string }; Querystring: { consistency?: "linearizable" | "stale" } }>(
-      "/v1/kv/:key",
-      { schema: { params: keyParams, querystring: consistencyQuery } },
-      async (request) => {
-        const readIndex = await readAt(deps, request.query.consistency);
-        const { key } = request.params;
-        const value = deps.kv.get(key);
-        if (value === undefined) throw new ApiError("NOT_FOUND", `Cannot find key ${key}`, { key, readIndex });
-        return { key, ...value, readIndex };
-      },
-    );
-
-    api.get<{ Querystring: { consistency?: "linearizable" | "stale" } }>("/v1/kv", { schema: { querystring: consistencyQuery } }, async (request) => {
-      const readIndex = await readAt(deps, request.query.consistency);
-      const entries = deps.kv.entries().map(([key, value]) => ({ key, ...value }));
-      return { appliedIndex: deps.kv.appliedIndex, readIndex, count: entries.length, entries };
-    });
+    await api.register(metadataRoutes, { operations: metadataOperations(deps.metadata), snapshotImage });
   });
 
   return app;
-}
-
-/** Waits for a linearizable read point unless the caller accepts a stale read; returns the read index. */
-async function readAt(deps: AppDeps, consistency: "linearizable" | "stale" | undefined): Promise<number> {
-  if (consistency === "stale") return deps.kv.appliedIndex;
-  return deps.controller.readBarrier();
 }
 
 function clusterStatus(deps: AppDeps): Record<string, unknown> {
@@ -206,7 +162,7 @@ function clusterStatus(deps: AppDeps): Record<string, unknown> {
     leaderId: status.leaderId,
     leaderUrl: leader === undefined ? null : apiUrl(leader.api),
     commitIndex: status.commitIndex,
-    appliedIndex: deps.kv.appliedIndex,
+    appliedIndex: deps.metadata.stateMachine.appliedIndex,
     lastIndex: status.lastIndex,
     snapshotIndex: status.snapshotIndex,
     election: {
@@ -216,6 +172,13 @@ function clusterStatus(deps: AppDeps): Record<string, unknown> {
     },
     members,
   };
+}
+
+/** The metadata image a snapshot holds, decoded on a scratch state machine. */
+function snapshotImage(data: Uint8Array, index: number): Image {
+  const stateMachine = new MetadataStateMachine();
+  stateMachine.restore(data, index);
+  return stateMachine.image("broker") as Image;
 }
 
 function sendError(reply: FastifyReply, status: number, body: ApiErrorBody): FastifyReply {
@@ -231,6 +194,7 @@ function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeI
     body: { ...details, code, message },
   });
   if (error instanceof ApiError) return coded(error.code, error.message, error.details);
+  if (error instanceof MetadataError) return coded(error.code, error.message, error.field === undefined ? {} : { field: error.field });
   if (error instanceof ControllerError) {
     const leaderId = error.details.leaderId;
     return coded(error.code, error.message, { ...(leaderId === undefined ? {} : leaderHint(leaderId)), ...(error.details.outcome === undefined ? {} : { outcome: error.details.outcome }), retriable: error.retriable });

@@ -1,10 +1,25 @@
 import type { ControllerErrorCode } from "../controller/errors.js";
+import type { MetadataErrorCode } from "../metadata/results.js";
 
 /**
  * Every error code the HTTP API answers with, and its status: the one place codes meet HTTP. The
  * body is always `{ code, message, ...details }`; retriable answers carry `Retry-After`.
  */
-export type ApiErrorCode = ControllerErrorCode | "FORWARD_FAILED" | "BAD_REQUEST" | "INVALID_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "BODY_TOO_LARGE" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INTERNAL";
+export type ApiErrorCode =
+  | ControllerErrorCode
+  | MetadataErrorCode
+  | "FORWARD_FAILED"
+  | "BAD_REQUEST"
+  | "INVALID_JSON"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "BODY_TOO_LARGE"
+  | "NOT_FOUND"
+  | "ROUTE_NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  /** The log no longer holds the offset asked for; `startOffset` is the oldest it could serve after. */
+  | "OFFSET_COMPACTED"
+  | "UNKNOWN_SNAPSHOT"
+  | "INTERNAL";
 
 export const httpStatusOf: Readonly<Record<ApiErrorCode, number>> = {
   NOT_LEADER: 421,
@@ -17,6 +32,21 @@ export const httpStatusOf: Readonly<Record<ApiErrorCode, number>> = {
   STOPPING: 503,
   STORAGE_FAILED: 503,
   FORWARD_FAILED: 503,
+  INVALID_COMMAND: 400,
+  UNKNOWN_BROKER: 404,
+  UNKNOWN_TOPIC: 404,
+  UNKNOWN_PARTITION: 404,
+  TOPIC_EXISTS: 409,
+  PARTITION_EXISTS: 409,
+  INVALID_BROKER_STATUS: 409,
+  STALE_BROKER_EPOCH: 409,
+  STALE_PARTITION_EPOCH: 409,
+  STALE_CLIENT_SEQUENCE: 409,
+  PRODUCER_ID_TAKEN: 409,
+  INVALID_REPLICAS: 422,
+  LIMIT_EXCEEDED: 422,
+  OFFSET_COMPACTED: 410,
+  UNKNOWN_SNAPSHOT: 404,
   BAD_REQUEST: 400,
   INVALID_JSON: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,

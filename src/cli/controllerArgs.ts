@@ -2,6 +2,8 @@
 import { isIPv6 } from "node:net";
 import { defaultElectionSettings, defaultSnapshotSettings, formatHostPort } from "../controller/config.js";
 import type { ControllerConfig, ElectionSettings, HostPort, MemberAddress, SnapshotSettings } from "../controller/config.js";
+import { defaultLivenessSettings } from "../controller/brokerLiveness.js";
+import type { LivenessSettings } from "../controller/brokerLiveness.js";
 import type { NodeId } from "../raft/types.js";
 import { limits } from "../shared/limits.js";
 
@@ -48,6 +50,9 @@ Options of both forms:
   --heartbeat-ticks N   heartbeat interval in ticks, below the election timeout (default ${defaultElectionSettings.heartbeatIntervalTicks})
   --snapshot-entries N  snapshot after this many applied entries (default ${defaultSnapshotSettings.snapshotEntriesCount})
   --snapshot-bytes N    snapshot after this many bytes of applied entries (default ${defaultSnapshotSettings.snapshotBytes})
+  --broker-heartbeat-ms N  how often brokers are told to heartbeat (default ${defaultLivenessSettings.heartbeatIntervalMs})
+  --broker-session-ms N    a broker silent this long is fenced; above the heartbeat (default ${defaultLivenessSettings.sessionTimeoutMs})
+  --delta-age-ms N      a metadata fetch missing changes older than this gets the full image (default ${limits.metadata.deltaAgeMsDefault})
   -h, --help            print this help
 
 Flags take "--flag value" or "--flag=value". IPv6 hosts go in brackets: [::1]:9101.
@@ -70,6 +75,9 @@ const valueFlags: ReadonlySet<string> = new Set([
   "--heartbeat-ticks",
   "--snapshot-entries",
   "--snapshot-bytes",
+  "--broker-heartbeat-ms",
+  "--broker-session-ms",
+  "--delta-age-ms",
 ]);
 const canonicalFlags = ["--id", "--raft", "--peers"] as const;
 const pyraftFlags = ["-i", "-a", "-e"] as const;
@@ -142,6 +150,8 @@ function buildConfig(values: ReadonlyMap<string, string>): ControllerConfig {
     clusterId: parseClusterId(values.get("--cluster-id")),
     election: parseElection(values),
     snapshot: parseSnapshot(values),
+    liveness: parseLiveness(values),
+    deltaAgeMs: parsePositiveInteger(values.get("--delta-age-ms"), "--delta-age-ms", limits.metadata.deltaAgeMsDefault),
   };
 }
 
@@ -313,6 +323,16 @@ function parseElection(values: ReadonlyMap<string, string>): ElectionSettings {
     );
   }
   return { tickIntervalMs, electionTimeoutTicks, heartbeatIntervalTicks };
+}
+
+function parseLiveness(values: ReadonlyMap<string, string>): LivenessSettings {
+  const defaults = defaultLivenessSettings;
+  const heartbeatIntervalMs = parsePositiveInteger(values.get("--broker-heartbeat-ms"), "--broker-heartbeat-ms", defaults.heartbeatIntervalMs);
+  const sessionTimeoutMs = parsePositiveInteger(values.get("--broker-session-ms"), "--broker-session-ms", defaults.sessionTimeoutMs);
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new ArgsError(`Cannot start controller as --broker-heartbeat-ms must be below --broker-session-ms: current values are ${heartbeatIntervalMs} and ${sessionTimeoutMs}`);
+  }
+  return { heartbeatIntervalMs, sessionTimeoutMs };
 }
 
 function parseSnapshot(values: ReadonlyMap<string, string>): SnapshotSettings {

@@ -1,4 +1,5 @@
 import type { NodeId } from "../raft/types.js";
+import type { LivenessSettings } from "./brokerLiveness.js";
 
 /** A host and port, as given on the command line (`127.0.0.1:9101`). */
 export interface HostPort {
@@ -74,4 +75,8 @@ export interface ControllerConfig {
   readonly clusterId: string;
   readonly election: ElectionSettings;
   readonly snapshot: SnapshotSettings;
+  /** Broker heartbeat interval and session timeout. */
+  readonly liveness: LivenessSettings;
+  /** A MetadataFetch whose oldest missed change is older than this gets the full image (SPEC §4). */
+  readonly deltaAgeMs: number;
 }

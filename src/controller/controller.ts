@@ -137,6 +137,8 @@ export class Controller<Result> {
   private role: RoleKind = "follower";
   private appliedSinceSnapshotCount = 0;
   private appliedSinceSnapshotBytes = 0;
+  private snapshotRequested = false;
+  private readonly snapshotWaiters: { readonly resolve: (snapshot: Snapshot) => void; readonly reject: (error: ControllerError) => void }[] = [];
 
   constructor(options: ControllerOptions<Result>) {
     this.id = options.id;
@@ -263,6 +265,34 @@ export class Controller<Result> {
     const deadlineTick = this.tickCount + this.election.electionTimeoutTicks + 1;
     await new Promise<void>((resolve) => this.handOverWaiters.push({ deadlineTick, resolve }));
     return this.role !== "leader";
+  }
+
+  /**
+   * Takes a snapshot of everything applied so far and compacts the log (an operator's request; they are
+   * otherwise taken by count and size). Resolves with the latest snapshot, which is the one it took
+   * unless nothing was applied since the last.
+   */
+  snapshotNow(): Promise<Snapshot> {
+    const refusal = this.refusal();
+    if (refusal !== undefined && refusal.code !== "NOT_LEADER" && refusal.code !== "NO_LEADER") return Promise.reject(refusal);
+    this.snapshotRequested = true;
+    return new Promise((resolve, reject) => {
+      this.snapshotWaiters.push({ resolve, reject });
+      if (this.readyRunning) return;
+      // No Ready in flight: take it here, in the same order a Ready loop would.
+      this.readyRunning = true;
+      this.readyLoopDone = this.maybeSnapshot()
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => {
+          this.readyRunning = false;
+          this.schedulePump();
+        });
+    });
+  }
+
+  /** The latest snapshot this node holds (its index is 0 before the first). */
+  latestSnapshot(): Snapshot {
+    return this.raft.snapshot();
   }
 
   status(): ControllerStatus {
@@ -406,7 +436,17 @@ export class Controller<Result> {
   /** Snapshots the state machine and compacts the log once enough was applied since the last one. */
   private async maybeSnapshot(): Promise<void> {
     const settings = this.snapshotSettings;
-    if (this.appliedSinceSnapshotCount < settings.snapshotEntriesCount && this.appliedSinceSnapshotBytes < settings.snapshotBytes) return;
+    const due = this.snapshotRequested || this.appliedSinceSnapshotCount >= settings.snapshotEntriesCount || this.appliedSinceSnapshotBytes >= settings.snapshotBytes;
+    this.snapshotRequested = false;
+    if (!due || this.stateMachine.appliedIndex <= this.raft.snapshot().meta.index) {
+      this.settleSnapshotWaiters();
+      return;
+    }
+    await this.takeSnapshot();
+    this.settleSnapshotWaiters();
+  }
+
+  private async takeSnapshot(): Promise<void> {
     const index = this.stateMachine.appliedIndex;
     const compacted = this.raft.compact(index, this.stateMachine.snapshot());
     if (!compacted.ok) {
@@ -500,7 +540,13 @@ export class Controller<Result> {
     }
   }
 
+  private settleSnapshotWaiters(): void {
+    const snapshot = this.raft.snapshot();
+    for (const waiter of this.snapshotWaiters.splice(0)) waiter.resolve(snapshot);
+  }
+
   private failAll(error: ControllerError): void {
+    for (const waiter of this.snapshotWaiters.splice(0)) waiter.reject(error);
     for (const pending of this.proposals.values()) pending.reject(error);
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(error);

@@ -7,8 +7,10 @@ import { TcpTransport } from "../transport/tcpTransport.js";
 import type { ControllerConfig } from "./config.js";
 import { DataDirLockedError, lockDataDir } from "./dataDirLock.js";
 import { Controller } from "./controller.js";
-import type { KvResult } from "./kvStateMachine.js";
-import { KvStateMachine } from "./kvStateMachine.js";
+import { randomUUID } from "node:crypto";
+import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
+import type { ApplyResult } from "../metadata/results.js";
+import { MetadataService } from "./metadataService.js";
 
 /** A stop that has not finished by then ends the process anyway: a stuck disk must not hold it forever. */
 const shutdownMsMax = 10_000;
@@ -35,7 +37,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
   const { storage, initialState, warnings } = opened;
   for (const warning of warnings) log.warn({ dataDir: config.dataDir }, warning);
 
-  const stateMachine = new KvStateMachine();
+  const stateMachine = new MetadataStateMachine();
   const peers = new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, m.raft]));
   const transport = new TcpTransport({
     selfId: config.id,
@@ -49,7 +51,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
   });
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((resolve) => (finish = resolve));
-  const controller: Controller<KvResult | undefined> = new Controller({
+  const controller: Controller<ApplyResult | undefined> = new Controller({
     id: config.id,
     voters: config.members.map((m) => m.id),
     election: config.election,
@@ -61,9 +63,18 @@ export async function runController(config: ControllerConfig): Promise<number> {
     log: log.child({ component: "controller" }),
     onFatal: () => finish(1),
   });
+  const metadata = new MetadataService({
+    controller,
+    stateMachine,
+    nowMs: () => Date.now(),
+    newUUID: () => randomUUID(),
+    liveness: config.liveness,
+    deltaAgeMs: config.deltaAgeMs,
+    log: log.child({ component: "metadata" }),
+  });
   const app = buildApp({
     controller,
-    kv: stateMachine,
+    metadata,
     members: config.members,
     pid: process.pid,
     logger: log.child({ component: "api" }),
@@ -82,6 +93,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
     return 1;
   }
   controller.start();
+  metadata.start();
   const status = controller.status();
   log.info({ raft: config.raft, api: config.api, dataDir: config.dataDir, term: status.term, commitIndex: status.commitIndex, lastIndex: status.lastIndex, snapshotIndex: status.snapshotIndex }, "controller started");
 
@@ -111,6 +123,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
       stopCode = 1;
     }
   };
+  metadata.stop();
   await step("hand-over", () => controller.stop({ handOver: clean }));
   await step("closing the API", () => app.close());
   await step("closing the transport", () => transport.stop());
