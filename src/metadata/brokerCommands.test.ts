@@ -180,7 +180,7 @@ test("a fence decided against a broker's earlier incarnation does not fence it a
   assert.equal(getBroker(driver.state, 1)?.brokerStatus, "INIT");
 });
 
-test("fencing removes the broker from every ISR and moves its leaderships to the first in-sync replica, partitionEpoch + 1", () => {
+test("fencing removes the broker from every ISR and moves its leaderships to the first in-sync replica, partitionEpoch + 1; the last in-sync replica stays, leaderless", () => {
   const driver = createDriver();
   const epochs = liveBrokers(driver, [1, 2, 3]);
   mustApply(driver, {
@@ -204,8 +204,23 @@ test("fencing removes the broker from every ISR and moves its leaderships to the
 
   mustApply(driver, { type: "FenceBroker", brokerId: 3, brokerEpoch: epochs.get(3) ?? 0 });
   const afterTwo = getTopic(driver.state, "t")?.partitions.map((p) => [p.partitionId, p.ISR, p.leader, p.partitionEpoch]);
-  // Partition 2 lost its only in-sync replica: empty ISR, no leader (-1).
-  assert.deepEqual(afterTwo, [[0, [2], 2, 2], [1, [2], 2, 1], [2, [], -1, 1], [3, [2], 2, 1]]);
+  // Partition 2's only in-sync replica stays in its ISR, without leading (-1): no unclean election later.
+  assert.deepEqual(afterTwo, [[0, [2], 2, 2], [1, [2], 2, 1], [2, [3], -1, 1], [3, [2], 2, 1]]);
+});
+
+test("an unfenced broker leads again the leaderless partitions it was the last in-sync replica of", () => {
+  const driver = createDriver();
+  const epochs = liveBrokers(driver, [1, 2]);
+  mustApply(driver, { type: "CreateTopic", name: "t", topicUUID: uuid(1), partitions: [{ partitionId: 0, replicas: [1], leader: 1 }, { partitionId: 1, replicas: [2, 1], leader: 2 }] });
+  const fenced = brokerOf(mustApply(driver, { type: "FenceBroker", brokerId: 1, brokerEpoch: epochs.get(1) ?? 0 }));
+  const fencedAgain = mustApply(driver, registerBroker(1));
+  assert.deepEqual(fencedAgain.records.map((record) => record.name), ["RegisterBrokerRecord"], "already leaderless: no second change");
+  const restarted = brokerOf(fencedAgain);
+  assert.ok(restarted.epoch > fenced.epoch);
+  const unfenced = mustApply(driver, { type: "UnfenceBroker", brokerId: 1, brokerEpoch: restarted.epoch });
+  assert.deepEqual(unfenced.records.map((record) => record.name), ["BrokerRegistrationChangeRecord", "PartitionChangeRecord"]);
+  const partitions = getTopic(driver.state, "t")?.partitions.map((p) => [p.partitionId, p.ISR, p.leader, p.partitionEpoch]);
+  assert.deepEqual(partitions, [[0, [1], 1, 2], [1, [2], 2, 1]]);
 });
 
 test("UnfenceBroker makes a FENCED or INIT broker UNFENCED with epoch + 1 and leaves partitions alone", () => {

@@ -2,7 +2,7 @@ import { assert } from "../shared/assert.js";
 import { limits } from "../shared/limits.js";
 import { checkCount, checkId, checkPort, checkText } from "./checks.js";
 import type { ChangeBrokerRegistration, FenceBroker, RegisterBroker, UnfenceBroker, UnregisterBroker } from "./commands.js";
-import { removeBrokerFromPartitions } from "./leadership.js";
+import { removeBrokerFromPartitions, restoreLeadership } from "./leadership.js";
 import type { Broker, BrokerStatus, MetadataRecord, RecordPosition } from "./records.js";
 import { metadataRecord } from "./records.js";
 import type { Applied, Rejection } from "./results.js";
@@ -109,10 +109,14 @@ export function checkUnfenceBroker(state: MetadataState, command: UnfenceBroker)
   return checkEpochCommand(state, command, ["INIT", "FENCED"], "unfence");
 }
 
-/** Partitions are left as they are: the broker rejoins ISRs through ChangePartition once it has caught up. */
+/**
+ * The broker leads again the leaderless partitions it was the last in-sync replica of; elsewhere it
+ * rejoins ISRs through ChangePartition once its partition leaders see it caught up.
+ */
 export function applyUnfenceBroker(state: MetadataState, command: UnfenceBroker, at: RecordPosition): Applied {
   const current = liveBroker(state, command.brokerId);
-  return changeRegistration(state, { ...current, brokerStatus: "UNFENCED" }, at);
+  const applied = changeRegistration(state, { ...current, brokerStatus: "UNFENCED" }, at);
+  return { ...applied, records: [...applied.records, ...restoreLeadership(state, command.brokerId, at)] };
 }
 
 /** Refuses unless the broker exists with one of `allowed` statuses. */

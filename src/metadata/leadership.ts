@@ -25,18 +25,34 @@ export function changePartition(topic: Topic, next: Omit<Partition, "partitionEp
 
 /**
  * Takes a broker that can no longer serve (fenced, unregistered, or restarted and not caught up) out of
- * every ISR, and moves the leadership it held to the first remaining in-sync replica. When it was the last
- * in-sync replica the ISR becomes empty and the partition has no leader until a ChangePartition names one
- * (an unclean choice, made by whoever proposes it). One PartitionChangeRecord per partition touched.
+ * every ISR, and moves the leadership it held to the first remaining in-sync replica. When it is the last
+ * in-sync replica it stays in the ISR and the partition has no leader (KRaft's rule, KIP-631): the ISR
+ * never becomes empty, so the replica holding every acknowledged message is still known, and it leads
+ * again once it is back (`restoreLeadership`) — never an unclean election. One PartitionChangeRecord per
+ * partition touched.
  */
 export function removeBrokerFromPartitions(state: MetadataState, brokerId: number, at: RecordPosition): MetadataRecord[] {
   const records: MetadataRecord[] = [];
   for (const topic of topicsInOrder(state)) {
     for (const partition of partitionsInOrder(topic)) {
       if (!partition.ISR.includes(brokerId)) continue; // The leader is always in the ISR, so nothing to move.
-      const ISR = partition.ISR.filter((id) => id !== brokerId);
-      const leader = partition.leader === brokerId ? electLeader(partition.replicas, ISR) : partition.leader;
+      const rest = partition.ISR.filter((id) => id !== brokerId);
+      if (rest.length === 0 && partition.leader === noLeader) continue; // Already waiting for it.
+      const ISR = rest.length === 0 ? [brokerId] : rest;
+      const leader = rest.length === 0 ? noLeader : partition.leader === brokerId ? electLeader(partition.replicas, ISR) : partition.leader;
       records.push(changePartition(topic, { ...partition, ISR, leader }, at));
+    }
+  }
+  return records;
+}
+
+/** A broker back in service leads every leaderless partition whose ISR it is (the last in-sync replica). */
+export function restoreLeadership(state: MetadataState, brokerId: number, at: RecordPosition): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  for (const topic of topicsInOrder(state)) {
+    for (const partition of partitionsInOrder(topic)) {
+      if (partition.leader !== noLeader || !partition.ISR.includes(brokerId)) continue;
+      records.push(changePartition(topic, { ...partition, leader: brokerId }, at));
     }
   }
   return records;

@@ -212,7 +212,10 @@ function checkInvariants(machine: MetadataStateMachine, epochsSeen: Map<number, 
     const where = `${topicName}/${partition.partitionId}`;
     assert.equal(new Set(partition.replicas).size, partition.replicas.length, `${where}: replicas distinct`);
     assert.ok(partition.ISR.every((id) => partition.replicas.includes(id)), `${where}: ISR ⊆ replicas`);
-    assert.ok(partition.ISR.every((id) => statusOf.get(id) === "INIT" || statusOf.get(id) === "UNFENCED"), `${where}: ISR members serve`);
+    const serving = (id: number): boolean => statusOf.get(id) === "INIT" || statusOf.get(id) === "UNFENCED";
+    const waitingForLast = partition.ISR.length === 1 && partition.leader === noLeader;
+    assert.ok(partition.ISR.every(serving) || waitingForLast, `${where}: ISR members serve, or the last waits leaderless: ${JSON.stringify(partition)} ${JSON.stringify([...statusOf])}`);
+    assert.ok(partition.leader === noLeader || serving(partition.leader), `${where}: the leader serves`);
     assert.ok(partition.leader === noLeader || partition.ISR.includes(partition.leader), `${where}: leader in ISR`);
   }
   for (const producer of machine.producers()) assert.ok(producer.producerId < machine.nextProducerId, "producer id below the mark");

@@ -54,8 +54,9 @@ export interface TopicFields {
 
 /**
  * A partition: the fields of PartitionRecord, and the state's view of a partition. Invariants: replicas
- * are distinct; ISR ⊆ replicas, in replica order, and never holds a FENCED or CLOSED broker; `leader` is
- * an ISR member or `noLeader`.
+ * are distinct; ISR ⊆ replicas, in replica order, never empty once the partition has been led, and holds
+ * a FENCED or CLOSED broker only as its last member, with `leader` = `noLeader` (see leadership.ts);
+ * `leader` is an ISR member that is serving, or `noLeader`.
  */
 export interface Partition {
   readonly partitionId: number;

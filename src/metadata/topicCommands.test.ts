@@ -215,3 +215,16 @@ test("a command valid when proposed but invalid by the time it applies is a dete
   assert.equal(mustReject(driver, proposed, "INVALID_REPLICAS").field, "partitions[0].leader");
   assert.equal(getTopic(driver.state, "t"), undefined);
 });
+
+test("ChangePartition never hands leadership to a FENCED last in-sync replica, by default or by request", () => {
+  const driver = createDriver();
+  const epochs = liveBrokers(driver, [1, 2]);
+  mustApply(driver, { type: "CreateTopic", name: "t", topicUUID: uuid(1), partitions: [{ partitionId: 0, replicas: [1], leader: 1 }] });
+  mustApply(driver, { type: "FenceBroker", brokerId: 1, brokerEpoch: epochs.get(1) ?? 0 });
+  const widened = partitionOf(mustApply(driver, { type: "ChangePartition", topicUUID: uuid(1), partitionId: 0, replicas: [1, 2] }));
+  assert.deepEqual([widened.ISR, widened.leader], [[1], -1], "the fenced replica keeps its place but does not lead");
+  const refused = mustReject(driver, { type: "ChangePartition", topicUUID: uuid(1), partitionId: 0, leader: 1 }, "INVALID_REPLICAS");
+  assert.match(refused.message, /its status is FENCED/);
+  const unclean = partitionOf(mustApply(driver, { type: "ChangePartition", topicUUID: uuid(1), partitionId: 0, isr: [2] }));
+  assert.deepEqual([unclean.ISR, unclean.leader], [[2], 2], "an operator may still choose another replica explicitly");
+});

@@ -124,12 +124,20 @@ function planChange(state: MetadataState, current: Partition, command: ChangePar
     (command.leader === undefined ? undefined : checkLeaderId(command.leader));
   if (problem !== undefined) return problem;
   const ISR = inReplicaOrder(replicas, command.isr ?? current.ISR);
-  const keptLeader = ISR.includes(current.leader) ? current.leader : electLeader(replicas, ISR);
+  // A FENCED or CLOSED last in-sync replica stays in the ISR without leading (leadership.ts).
+  const servingIsr = ISR.filter((id) => isServing(state, id));
+  const keptLeader = servingIsr.includes(current.leader) ? current.leader : electLeader(replicas, servingIsr);
   const leader = command.leader ?? keptLeader;
-  if (leader !== noLeader && !ISR.includes(leader)) {
-    return reject("INVALID_REPLICAS", `Cannot make broker ${leader} the leader as it is not in the ISR: current value is [${ISR.join(", ")}]`, "leader");
+  if (leader !== noLeader && !servingIsr.includes(leader)) {
+    const why = ISR.includes(leader) ? `its status is ${state.brokers.get(leader)?.brokerStatus}` : `it is not in the ISR: current value is [${ISR.join(", ")}]`;
+    return reject("INVALID_REPLICAS", `Cannot make broker ${leader} the leader as ${why}`, "leader");
   }
   return { ok: true, next: { replicas, ISR, leader } };
+}
+
+function isServing(state: MetadataState, brokerId: number): boolean {
+  const status = state.brokers.get(brokerId)?.brokerStatus;
+  return status === "INIT" || status === "UNFENCED";
 }
 
 function checkSomethingToChange(command: ChangePartition): Rejection | undefined {
