@@ -219,12 +219,21 @@ export function metadataOperations(api: MetadataApi) {
 
 export type MetadataOperations = ReturnType<typeof metadataOperations>;
 
+/**
+ * Integers from here on are epoch seconds, not offsets: 10⁹ s is September 2001, and a metadata log a
+ * billion commands long is beyond any cluster this serves. Clients of the earlier flavours send whole
+ * epoch seconds where others send offsets, through the same field.
+ */
+export const epochSecondsIntegerMin = 1_000_000_000;
+
 /** Reads an offset or a time as SPEC §4.1 lists them; absent means "from the beginning". */
 export function parseSince(input: number | string | undefined, field: string): OffsetOrTime {
   if (input === undefined) return { kind: "offset", offset: 0 };
   const parsed = parseOffsetOrTime(input);
   if (!parsed.ok) throw new ApiError("BAD_REQUEST", parsed.error, { field });
-  return parsed.value;
+  const since = parsed.value;
+  if (since.kind === "offset" && since.offset >= epochSecondsIntegerMin) return { kind: "time", epochMs: since.offset * 1000 };
+  return since;
 }
 
 export function changesJson(changes: MetadataChanges): Changes {

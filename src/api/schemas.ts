@@ -162,7 +162,7 @@ export const RegisterProducerBody = Type.Object(
 );
 
 const OffsetOrTime = Type.Union([Type.Number(), Type.String({ maxLength: 64 })], {
-  description: "A metadata offset, or a time: epoch seconds (number or string), YYYY-mm-dd_HH:MM:SS (UTC) or an RFC 1123 date",
+  description: "A metadata offset, or a time: epoch seconds (a number with a fraction, or any integer from 10^9), YYYY-mm-dd_HH:MM:SS (UTC) or an RFC 1123 date",
 });
 
 export const BrokerMetadataFetchBody = Type.Object(
