@@ -69,8 +69,13 @@ export interface HeartbeatAnswer {
 export interface MetadataServiceOptions {
   readonly controller: MetadataController;
   readonly stateMachine: MetadataStateMachine;
-  /** Epoch milliseconds: the leader's timestamps and heartbeat times. */
+  /** Epoch milliseconds: the leader's record timestamps, and "now" for the delta age rule. */
   readonly nowMs: () => number;
+  /**
+   * Milliseconds from any origin that never jump (`performance.now()`), for broker sessions: a wall clock
+   * stepped forward must not fence every broker at once. Defaults to `nowMs`.
+   */
+  readonly sessionNowMs?: () => number;
   /** A new random UUID (the leader chooses ids before proposing). */
   readonly newUUID: () => string;
   readonly liveness?: LivenessSettings;
@@ -96,6 +101,7 @@ export class MetadataService {
   readonly deltaAgeMs: number;
   private readonly controller: MetadataController;
   private readonly nowMs: () => number;
+  private readonly sessionNowMs: () => number;
   private readonly newUUID: () => string;
   private readonly log: ControllerLog;
   /** The term this node last led in with sessions reset; undefined while not leader. */
@@ -106,6 +112,7 @@ export class MetadataService {
     this.controller = options.controller;
     this.stateMachine = options.stateMachine;
     this.nowMs = options.nowMs;
+    this.sessionNowMs = options.sessionNowMs ?? options.nowMs;
     this.newUUID = options.newUUID;
     this.liveness = new BrokerLiveness(options.liveness ?? defaultLivenessSettings);
     this.deltaAgeMs = options.deltaAgeMs ?? limits.metadata.deltaAgeMsDefault;
@@ -151,7 +158,7 @@ export class MetadataService {
     const envelope = clientSession === undefined ? { command, timestamp: nowMs } : { command, timestamp: nowMs, clientSession };
     const applied = await this.controller.propose(encodeEnvelope(envelope));
     assert(applied.result !== undefined, `a normal entry at ${applied.index} must yield an apply result`);
-    if (command.type === "RegisterBroker" && applied.result.ok) this.liveness.registered(command.brokerId, this.nowMs());
+    if (command.type === "RegisterBroker" && applied.result.ok) this.liveness.registered(command.brokerId, this.sessionNowMs());
     return this.answer(applied.result, applied.index);
   }
 
@@ -170,7 +177,7 @@ export class MetadataService {
     this.syncSessions();
     const state = this.stateMachine;
     const broker = this.liveBroker(request.brokerId, request.brokerEpoch);
-    const nowMs = this.nowMs();
+    const nowMs = this.sessionNowMs();
     const caughtUpTo = request.since.kind === "offset" ? request.since.offset : this.offsetOfTime(request.since.epochMs);
     const action = this.liveness.heartbeat(broker, caughtUpTo, state.appliedIndex, nowMs);
     if (action !== undefined) await this.proposeLiveness(action);
@@ -192,7 +199,7 @@ export class MetadataService {
   /** Fences every broker whose session expired; runs periodically on every node, acts only on the leader. */
   checkLiveness(): void {
     if (!this.syncSessions()) return;
-    for (const action of this.liveness.expired(this.stateMachine.brokers(), this.nowMs())) {
+    for (const action of this.liveness.expired(this.stateMachine.brokers(), this.sessionNowMs())) {
       this.log.warn({ brokerId: action.brokerId, brokerEpoch: action.brokerEpoch, sessionTimeoutMs: this.liveness.settings.sessionTimeoutMs }, "broker session expired: fencing it");
       void this.proposeLiveness(action);
     }
@@ -215,7 +222,7 @@ export class MetadataService {
     }
     if (this.sessionsTerm !== status.term) {
       this.sessionsTerm = status.term;
-      this.liveness.reset(this.stateMachine.brokers(), this.nowMs());
+      this.liveness.reset(this.stateMachine.brokers(), this.sessionNowMs());
     }
     return true;
   }
