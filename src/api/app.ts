@@ -2,14 +2,15 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
-import { formatHostPort } from "../controller/config.js";
-import type { HostPort, MemberAddress } from "../controller/config.js";
+import { defaultCompatProfile, formatHostPort } from "../controller/config.js";
+import type { CompatProfileName, HostPort, MemberAddress } from "../controller/config.js";
 import type { ControllerStatus } from "../controller/controller.js";
 import { ControllerError } from "../controller/errors.js";
 import { MetadataError } from "../controller/metadataService.js";
 import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
 import type { NodeId } from "../raft/types.js";
 import type { TransportCounters } from "../transport/transport.js";
+import { compatRoutes } from "./compat/compatRoutes.js";
 import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
 import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
 import { forwardToLeader, wasForwarded } from "./forward.js";
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly transportCounters?: () => TransportCounters;
   /** Include process metrics in /metrics (one app per process; tests leave it off). */
   readonly processMetrics?: boolean;
+  /** The compatibility profile (SPEC §4.1) that wins at the root where profiles collide; flask-a unless given. */
+  readonly compatProfile?: CompatProfileName;
 }
 
 declare module "fastify" {
@@ -57,8 +60,8 @@ export function apiUrl(address: HostPort): string {
 
 /**
  * The controller's HTTP API as a Fastify app that is not yet listening (tests use `app.inject()`).
- * Routes: health, readiness, cluster status, leadership transfer, and the canonical metadata API
- * (metadataRoutes.ts).
+ * Routes: health, readiness, cluster status, leadership transfer, the canonical metadata API
+ * (metadataRoutes.ts) and the compatibility profiles of the earlier implementations over it (compat/).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const bodyBytesMax = deps.bodyBytesMax ?? requestBodyBytesMax;
@@ -126,7 +129,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     );
 
-    await api.register(metadataRoutes, { operations: metadataOperations(deps.metadata), snapshotImage });
+    const operations = metadataOperations(deps.metadata);
+    await api.register(metadataRoutes, { operations, snapshotImage });
+    await api.register(compatRoutes, { operations, metadata: deps.metadata, rootProfile: deps.compatProfile ?? defaultCompatProfile });
   });
 
   return app;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultElectionSettings, defaultSnapshotSettings } from "../controller/config.js";
+import { defaultLivenessSettings } from "../controller/brokerLiveness.js";
+import { compatProfileNames, defaultElectionSettings, defaultSnapshotSettings } from "../controller/config.js";
 import type { ControllerConfig } from "../controller/config.js";
 import { limits } from "../shared/limits.js";
 import { controllerUsage, parseControllerArgs } from "./controllerArgs.js";
@@ -39,6 +40,9 @@ test("the canonical form without this node in --peers adds it, sorts members by 
     clusterId: "yakt",
     election: defaultElectionSettings,
     snapshot: defaultSnapshotSettings,
+    liveness: defaultLivenessSettings,
+    deltaAgeMs: limits.metadata.deltaAgeMsDefault,
+    compatProfile: "flask-a",
   });
 });
 
@@ -269,4 +273,15 @@ test("snapshot options are positive integers", () => {
 
 test("--data must not be empty", () => {
   assert.match(error([...canonical, "--data="]), /--data must name a directory/);
+});
+
+test("--compat-profile chooses the compatibility profile mounted at the root; an unknown name is refused", () => {
+  for (const name of compatProfileNames) {
+    assert.equal(config([...canonical, "--compat-profile", name]).compatProfile, name);
+    assert.equal(config([...pyraft, `--compat-profile=${name}`]).compatProfile, name);
+  }
+  assert.match(error([...canonical, "--compat-profile", "django"]), /--compat-profile must be one of flask-a, flask-b, syncobj, fastapi, go-rest: current value is "django"/);
+  assert.match(error([...canonical, "--compat-profile", "FLASK-A"]), /--compat-profile must be one of/);
+  assert.match(error([...canonical, "--compat-profile"]), /--compat-profile needs a value/);
+  assert.match(controllerUsage, /--compat-profile NAME/);
 });

@@ -1,7 +1,7 @@
 // The `yakt controller` command line, parsed into a ControllerConfig without any IO.
 import { isIPv6 } from "node:net";
-import { defaultElectionSettings, defaultSnapshotSettings, formatHostPort } from "../controller/config.js";
-import type { ControllerConfig, ElectionSettings, HostPort, MemberAddress, SnapshotSettings } from "../controller/config.js";
+import { compatProfileNames, defaultCompatProfile, defaultElectionSettings, defaultSnapshotSettings, formatHostPort } from "../controller/config.js";
+import type { CompatProfileName, ControllerConfig, ElectionSettings, HostPort, MemberAddress, SnapshotSettings } from "../controller/config.js";
 import { defaultLivenessSettings } from "../controller/brokerLiveness.js";
 import type { LivenessSettings } from "../controller/brokerLiveness.js";
 import type { NodeId } from "../raft/types.js";
@@ -53,6 +53,10 @@ Options of both forms:
   --broker-heartbeat-ms N  how often brokers are told to heartbeat (default ${defaultLivenessSettings.heartbeatIntervalMs})
   --broker-session-ms N    a broker silent this long is fenced; above the heartbeat (default ${defaultLivenessSettings.sessionTimeoutMs})
   --delta-age-ms N      a metadata fetch missing changes older than this gets the full image (default ${limits.metadata.deltaAgeMsDefault})
+  --compat-profile NAME
+                        the earlier implementation whose routes win at the root of the HTTP API, one of
+                        ${compatProfileNames.join(", ")} (default ${defaultCompatProfile}); every profile
+                        is also served under /compat/NAME/ (see docs/COMPAT.md)
   -h, --help            print this help
 
 Flags take "--flag value" or "--flag=value". IPv6 hosts go in brackets: [::1]:9101.
@@ -78,6 +82,7 @@ const valueFlags: ReadonlySet<string> = new Set([
   "--broker-heartbeat-ms",
   "--broker-session-ms",
   "--delta-age-ms",
+  "--compat-profile",
 ]);
 const canonicalFlags = ["--id", "--raft", "--peers"] as const;
 const pyraftFlags = ["-i", "-a", "-e"] as const;
@@ -152,6 +157,7 @@ function buildConfig(values: ReadonlyMap<string, string>): ControllerConfig {
     snapshot: parseSnapshot(values),
     liveness: parseLiveness(values),
     deltaAgeMs: parsePositiveInteger(values.get("--delta-age-ms"), "--delta-age-ms", limits.metadata.deltaAgeMsDefault),
+    compatProfile: parseCompatProfile(values.get("--compat-profile")),
   };
 }
 
@@ -301,6 +307,13 @@ function parseClusterId(text: string | undefined): string {
     fail(`--cluster-id must be 1 to ${limits.transport.clusterIdBytesMax} of A-Z a-z 0-9 . _ -`, text);
   }
   return text;
+}
+
+function parseCompatProfile(text: string | undefined): CompatProfileName {
+  if (text === undefined) return defaultCompatProfile;
+  const profile = compatProfileNames.find((name) => name === text);
+  if (profile === undefined) fail(`--compat-profile must be one of ${compatProfileNames.join(", ")}`, text);
+  return profile;
 }
 
 function parsePositiveInteger(text: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {

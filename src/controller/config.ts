@@ -61,6 +61,16 @@ export const defaultSnapshotSettings: SnapshotSettings = {
   snapshotBytes: 64 * 1024 * 1024,
 };
 
+/**
+ * The compatibility profiles of SPEC §4.1 (src/api/compat/): route aliases for clients of the earlier
+ * Python and Go implementations. Every profile is served under `/compat/<name>/`; the chosen one also at the root.
+ */
+export const compatProfileNames = ["flask-a", "flask-b", "syncobj", "fastapi", "go-rest"] as const;
+
+export type CompatProfileName = (typeof compatProfileNames)[number];
+
+export const defaultCompatProfile: CompatProfileName = "flask-a";
+
 /** Everything a controller process needs to start; built by the command line. */
 export interface ControllerConfig {
   readonly id: NodeId;
@@ -79,4 +89,6 @@ export interface ControllerConfig {
   readonly liveness: LivenessSettings;
   /** A MetadataFetch whose oldest missed change is older than this gets the full image (SPEC §4). */
   readonly deltaAgeMs: number;
+  /** The compatibility profile whose routes win at the root of the HTTP API where profiles collide. */
+  readonly compatProfile: CompatProfileName;
 }

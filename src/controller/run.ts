@@ -67,6 +67,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
     controller,
     stateMachine,
     nowMs: () => Date.now(),
+    sessionNowMs: () => performance.now(),
     newUUID: () => randomUUID(),
     liveness: config.liveness,
     deltaAgeMs: config.deltaAgeMs,
@@ -80,6 +81,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
     logger: log.child({ component: "api" }),
     transportCounters: () => transport.counters(),
     processMetrics: true,
+    compatProfile: config.compatProfile,
   });
 
   try {
