@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startTestCluster } from "../client/testing.js";
 
 const cli = fileURLToPath(new URL("./main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
@@ -75,4 +77,37 @@ test("yakt dev --help prints its usage and exits 0", () => {
   const result = run("dev", "--help");
   assert.equal(result.status, 0);
   assert.match(result.stdout, /^Usage: yakt dev/);
+});
+
+test("yakt --help lists the admin commands", () => {
+  const result = run("--help");
+  for (const command of ["topics", "brokers", "cluster", "log", "snapshot"]) assert.match(result.stdout, new RegExp(`^ {2}${command}\\b`, "m"));
+});
+
+test("yakt topics create with a bad flag explains it with the usage on stderr and exits 2", () => {
+  const result = run("topics", "create", "orders", "--partitions", "many");
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /^yakt topics create: Cannot create topic as --partitions must be an integer from 0 to \d+: current value is "many"$/m);
+  assert.match(result.stderr, /^Usage: yakt topics create NAME/m);
+  assert.equal(result.stdout, "");
+});
+
+test("yakt topics create and list talk to the controllers given, and exit 1 on an error answer", async () => {
+  const cluster = await startTestCluster(1);
+  const yakt = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args, "--controllers", cluster.nodes[0]?.url ?? ""], { encoding: "utf8" });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+  try {
+    assert.deepEqual(await yakt("topics", "create", "orders"), { code: 0, stdout: "Created topic orders (00000000-0000-4000-8000-000000000001) with 0 partitions at offset 1\n", stderr: "" });
+    assert.deepEqual(await yakt("topics", "list"), { code: 0, stdout: "NAME    PARTITIONS  RF  UUID\norders  0           -   00000000-0000-4000-8000-000000000001\n", stderr: "" });
+    assert.deepEqual(await yakt("topics", "create", "orders"), { code: 1, stdout: "", stderr: "yakt topics create: Cannot create topic orders as the name is taken (TOPIC_EXISTS)\n" });
+  } finally {
+    await cluster.close();
+  }
 });

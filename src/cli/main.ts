@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { runController } from "../controller/run.js";
 import { simCommand } from "../sim/command.js";
+import { adminCommand } from "./admin.js";
 import { controllerUsage, parseControllerArgs } from "./controllerArgs.js";
 import { devCommand } from "./dev.js";
 import { runMain } from "./runMain.js";
@@ -12,6 +13,11 @@ const usage = `Usage: yakt <command> [options]
 Commands:
   dev         run a local cluster of controllers, stopped by Ctrl-C (yakt dev --help)
   controller  run one controller of the Raft metadata quorum (yakt controller --help)
+  topics      create, list, describe or delete topics (yakt topics --help)
+  brokers     list the registered brokers (yakt brokers list --help)
+  cluster     the quorum's leader, term, commit index and members (yakt cluster status --help)
+  log         print the metadata log, or follow it (yakt log tail --help)
+  snapshot    take or list a controller's snapshots (yakt snapshot --help)
   sim         simulate whole clusters of the Raft core under faults (yakt sim --help)
   version     print the version
   help        print this help
@@ -47,6 +53,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return controllerCommand(rest);
     case "sim":
       return simCommand(rest);
+    case "topics":
+    case "brokers":
+    case "cluster":
+    case "log":
+    case "snapshot":
+      return adminCommand(argv, { stdout: process.stdout, stderr: process.stderr });
     case "version":
     case "--version":
       console.log(`yakt ${version()}`);

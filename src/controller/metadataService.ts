@@ -38,7 +38,7 @@ export class MetadataError extends Error {
 
 /** An applied write: what it produced and where in the log. */
 export interface Written {
-  /** Log index (metadata offset) of the command, or of the first attempt for a replay. */
+  /** Log index (metadata offset) of the command; 0 for a replay (the stored answer does not keep it). */
   readonly offset: number;
   readonly value: MetadataValue;
   readonly records: readonly MetadataRecord[];
