@@ -265,7 +265,9 @@ function place(state: MetadataStateMachine, partitionsCount: number, replication
   const factor = replicationFactor ?? Math.max(1, Math.min(replicationFactorDefault, live.length));
   const placed = placeReplicas(live.map((b) => ({ brokerId: b.brokerId, rackId: b.rackId ?? undefined })), partitionsCount, factor, startOffset);
   if (!placed.ok) return reject("INVALID_REPLICAS", placed.error.message, "replicationFactor");
-  return placed.value.map(({ partitionId, replicas, leader }) => ({ partitionId, replicas, leader }));
+  // No leader named: apply takes the first in-sync replica, which is replicas[0] unless a fence got there
+  // first — naming it would turn that race into a refusal of a valid request.
+  return placed.value.map(({ partitionId, replicas }) => ({ partitionId, replicas }));
 }
 
 /** A small number from a UUID, so that different topics start their leaders at different brokers. */

@@ -1,9 +1,9 @@
-// The failover bench: how long after kill -9 of the leader until a write succeeds again.
+// The failover bench: how long after kill -9 of the leader until a write (a topic creation) succeeds again.
 import { writeFile } from "node:fs/promises";
 import { Cluster } from "../e2e/harness.js";
 import type { Leader } from "../e2e/harness.js";
 import { httpRequest } from "../e2e/http.js";
-import { KvWriter } from "../e2e/kvClient.js";
+import { createTopic, MetadataWriter } from "../e2e/metadataClient.js";
 import { waitFor } from "../e2e/waitFor.js";
 import { assert } from "../shared/assert.js";
 import { describeMachine, formatMachine } from "./machine.js";
@@ -49,8 +49,9 @@ const warmUpWritesCount = 20;
 export const failoverUsage = `Usage: npm run bench -- failover [--trials N] [--tick-ms N] [--election-ticks N] [--heartbeat-ticks N] [--json FILE]
 
 Starts ${nodesCount} controllers on 127.0.0.1 (data in a temp dir), then for each trial: kills the leader with
-SIGKILL and measures the time from the kill to the first 200 answer to a PUT, which a writer keeps
-sending to the surviving nodes (following leader hints, ${roundPauseMs} ms between rounds, ${requestTimeoutMs} ms per request);
+SIGKILL and measures the time from the kill to the first 201 answer to a topic creation (POST /v1/topics
+with an Idempotency-Key), which a writer keeps sending to the surviving nodes (following leader hints,
+${roundPauseMs} ms between rounds, ${requestTimeoutMs} ms per request);
 then restarts the killed node, waits until it has caught up and the cluster has been stable for ${stableMs} ms.
 
   --trials N           trials, 1 to ${trialsCountMax} (default ${trialsCountDefault}; use at least 10 for a meaningful p99)
@@ -108,13 +109,13 @@ function failoverError(reason: string, value?: string): ParsedFailoverArgs {
 
 export interface FailoverTrial {
   readonly trial: number;
-  /** From sending SIGKILL to the leader to the first 200 answer to a PUT. */
+  /** From sending SIGKILL to the leader to the first 201 answer to a topic creation. */
   readonly failoverMs: number;
   readonly killedId: number;
   readonly killedTerm: number;
-  /** The node that answered 200. */
+  /** The node that answered 201 (itself the leader, or a follower that forwarded the write to it). */
   readonly writtenById: number;
-  /** PUTs sent before the 200, the successful one included. */
+  /** Requests sent before the 201, the successful one included. */
   readonly attemptsCount: number;
 }
 
@@ -181,23 +182,24 @@ export async function runFailover(options: FailoverOptions, print: (line: string
 }
 
 async function warmUp(cluster: Cluster): Promise<void> {
-  const writer = new KvWriter(cluster.writerOptions());
+  const writer = new MetadataWriter("warm-up", cluster.writerOptions());
   for (let i = 0; i < warmUpWritesCount; i++) {
-    const record = await writer.put(`warm-up-${i}`, "x");
-    assert(record.outcome === "acknowledged", `warm-up write ${i} was not acknowledged: ${String(record.lastFailure)}`);
+    const record = await createTopic(writer);
+    assert(record.outcome === "acknowledged", `warm-up write ${i} was not acknowledged: ${record.outcome} ${String(record.lastFailure)}`);
   }
 }
 
 async function runTrial(cluster: Cluster, trial: number): Promise<FailoverTrial> {
   const leader = await waitForStableLeader(cluster);
   const survivors = cluster.runningIds().filter((id) => id !== leader.id);
-  const writer = new KvWriter({ apiUrl: (id) => cluster.apiUrl(id), targets: () => survivors, requestTimeoutMs, roundPauseMs, writeTimeoutMs });
+  // One writer per trial, named after it: its single write is topic failover-<trial>-1.
+  const writer = new MetadataWriter(`failover-${trial}`, { apiUrl: (id) => cluster.apiUrl(id), targets: () => survivors, requestTimeoutMs, roundPauseMs, writeTimeoutMs });
   // Open the writer's connections now, so that the measure holds no TCP set-up.
   await Promise.all(survivors.map((id) => httpRequest(`${cluster.apiUrl(id)}/healthz`, { timeoutMs: 1_000 })));
 
   const killedAtMs = performance.now();
   const killed = cluster.kill(leader.id);
-  const record = await writer.put(`failover-${trial}`, `trial-${trial}`);
+  const record = await createTopic(writer);
   const failoverMs = performance.now() - killedAtMs;
   await killed;
   if (record.outcome !== "acknowledged" || record.nodeId === undefined) {

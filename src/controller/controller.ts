@@ -458,6 +458,7 @@ export class Controller<Result> {
     const snapshot = this.raft.snapshot();
     await this.storage.saveAppSnapshot(snapshot);
     await this.storage.compact(index);
+    this.stateMachine.compacted?.(index);
     this.log.info({ index, term: snapshot.meta.term, bytes: snapshot.data.length }, "snapshot taken, log compacted");
   }
 

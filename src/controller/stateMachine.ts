@@ -16,4 +16,6 @@ export interface StateMachine<Result> {
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's (empty data is the empty state). */
   restore(data: Uint8Array, index: number): void;
+  /** Optional: the log was compacted up to `index`, after this node's own snapshot there. */
+  compacted?(index: number): void;
 }

@@ -70,7 +70,10 @@ export class FakeController implements MetadataController {
 
   async snapshotNow(): Promise<Snapshot> {
     const index = this.stateMachine.appliedIndex;
-    if (index > this.snapshotTaken.meta.index) this.snapshotTaken = { meta: { index, term: this.current.term, membership: { voters: [1, 2, 3], learners: [] } }, data: this.stateMachine.snapshot() };
+    if (index > this.snapshotTaken.meta.index) {
+      this.snapshotTaken = { meta: { index, term: this.current.term, membership: { voters: [1, 2, 3], learners: [] } }, data: this.stateMachine.snapshot() };
+      this.stateMachine.compacted(index);
+    }
     return this.snapshotTaken;
   }
 

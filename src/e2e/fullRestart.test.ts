@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withCluster } from "./harness.js";
-import { checkWrites, countOutcomes, readAll, WriteLoad } from "./kvClient.js";
+import { checkTopics, countOutcomes, readTopics, waitForSameMetadata, WriteLoad } from "./metadataClient.js";
 
 const writersCount = 3;
-const keysPerWriterCount = 50;
+const topicsPerWriterCount = 50;
 const leaderTimeoutMs = 20_000;
 const readTimeoutMs = 10_000;
+const convergenceTimeoutMs = 30_000;
 
 /** Writes, stops every node with `signal`, restarts them all from their data dirs and reads everything back. */
 async function writeStopAllRestartAll(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
   await withCluster({ nodesCount: 3, name: `yakt-e2e-restart-${signal.toLowerCase()}` }, async (cluster) => {
     const before = await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
-    const records = await new WriteLoad({ ...cluster.writerOptions(), writersCount, keysPerWriterMax: keysPerWriterCount }).finished();
-    assert.deepEqual(countOutcomes(records), { acknowledged: writersCount * keysPerWriterCount, unknown: 0, not_applied: 0 }, "a healthy cluster acknowledges every write");
+    const records = await new WriteLoad({ ...cluster.writerOptions(), writersCount, topicsPerWriterMax: topicsPerWriterCount }).finished();
+    assert.deepEqual(countOutcomes(records), { acknowledged: writersCount * topicsPerWriterCount, unknown: 0, not_applied: 0, rejected: 0 }, "a healthy cluster acknowledges every write");
 
     const exits = await Promise.all(cluster.ids().map((id) => (signal === "SIGTERM" ? cluster.terminate(id) : cluster.kill(id))));
     for (const [i, exit] of exits.entries()) {
@@ -24,10 +25,12 @@ async function writeStopAllRestartAll(signal: "SIGTERM" | "SIGKILL"): Promise<vo
     assert.ok(after.term > before.term, `a new term after the restart: ${after.term} after ${before.term}`);
 
     for (const id of cluster.ids()) {
-      const snapshot = await readAll(cluster.apiUrl(id), { consistency: "linearizable", timeoutMs: readTimeoutMs });
-      assert.equal(snapshot.entries.length, records.length, `node ${id} holds every key`);
-      assert.deepEqual(checkWrites(snapshot.entries, records), [], `node ${id}`);
+      const topics = await readTopics(cluster.apiUrl(id), { consistency: "linearizable", timeoutMs: readTimeoutMs });
+      assert.equal(topics.length, records.length, `node ${id} holds every topic`);
+      assert.deepEqual(checkTopics(topics, records), [], `node ${id}`);
     }
+    const same = await waitForSameMetadata(cluster, { timeoutMs: convergenceTimeoutMs, requestTimeoutMs: readTimeoutMs });
+    assert.equal(same.topics.length, records.length, "every node holds the same topics once caught up");
   });
 }
 

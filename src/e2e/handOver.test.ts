@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withCluster } from "./harness.js";
 import { httpExchange } from "./http.js";
-import { checkWrites, countOutcomes, readAll, WriteLoad } from "./kvClient.js";
+import { checkTopics, countOutcomes, readTopics, WriteLoad } from "./metadataClient.js";
 import { waitFor } from "./waitFor.js";
 
 const leaderTimeoutMs = 20_000;
@@ -12,7 +12,7 @@ const readTimeoutMs = 5_000;
 test("SIGTERM on the leader hands leadership over, exits 0, and writes go on on the new leader", { timeout: 120_000 }, async () => {
   await withCluster({ nodesCount: 3, name: "yakt-e2e-hand-over" }, async (cluster) => {
     const leader = await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
-    const load = new WriteLoad({ ...cluster.writerOptions(), writersCount: 2, keysPerWriterMax: 10_000 });
+    const load = new WriteLoad({ ...cluster.writerOptions(), writersCount: 2, topicsPerWriterMax: 10_000 });
     await waitFor(`20 acknowledged writes before the stop (${load.acknowledgedCount} so far)`, () => (load.acknowledgedCount >= 20 ? true : undefined), { timeoutMs: progressTimeoutMs });
 
     const exit = await cluster.terminate(leader.id);
@@ -24,12 +24,12 @@ test("SIGTERM on the leader hands leadership over, exits 0, and writes go on on 
     const ackedAtNewLeader = load.acknowledgedCount;
     await waitFor(`20 acknowledged writes after the hand-over (${load.acknowledgedCount - ackedAtNewLeader} so far)`, () => (load.acknowledgedCount >= ackedAtNewLeader + 20 ? true : undefined), { timeoutMs: progressTimeoutMs });
     const records = await load.stop();
-    const direct = await httpExchange(`${cluster.apiUrl(next.id)}/v1/kv/after-hand-over`, { method: "PUT", body: { value: "ok" }, timeoutMs: readTimeoutMs });
-    assert.equal(direct.status, 200, JSON.stringify(direct.body));
+    const direct = await httpExchange(`${cluster.apiUrl(next.id)}/v1/topics`, { method: "POST", body: { name: "after-hand-over" }, timeoutMs: readTimeoutMs });
+    assert.equal(direct.status, 201, JSON.stringify(direct.body));
 
-    const snapshot = await readAll(cluster.apiUrl(next.id), { consistency: "linearizable", timeoutMs: readTimeoutMs });
-    const entries = snapshot.entries.filter((e) => e.key !== "after-hand-over");
-    assert.deepEqual(checkWrites(entries, records), []);
+    const topics = await readTopics(cluster.apiUrl(next.id), { consistency: "linearizable", timeoutMs: readTimeoutMs });
+    assert.deepEqual(checkTopics(topics.filter((t) => t.name !== "after-hand-over"), records), []);
+    assert.ok(topics.some((t) => t.name === "after-hand-over"), "the write sent straight to the new leader reads back");
     console.log(`hand-over from node ${leader.id} to ${next.id}: writes ${JSON.stringify(countOutcomes(records))}`);
   });
 });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert } from "../shared/assert.js";
 import { errorCodeOf, httpExchange, httpRequest, isRecord } from "./http.js";
-import type { KvWriterOptions } from "./kvClient.js";
+import type { MetadataWriterOptions } from "./metadataClient.js";
 import { waitFor } from "./waitFor.js";
 
 const host = "127.0.0.1";
@@ -36,6 +36,12 @@ export interface ClusterOptions {
   readonly heartbeatTicks?: number;
   readonly snapshotEntries?: number;
   readonly snapshotBytes?: number;
+  /** How often brokers are told to heartbeat (`--broker-heartbeat-ms`). */
+  readonly brokerHeartbeatMs?: number;
+  /** A broker silent this long is fenced (`--broker-session-ms`). */
+  readonly brokerSessionMs?: number;
+  /** A fetch missing changes older than this gets the full image (`--delta-age-ms`). */
+  readonly deltaAgeMs?: number;
   readonly clusterId?: string;
   /** pino level of the controllers (default info). */
   readonly logLevel?: string;
@@ -277,11 +283,7 @@ export class Cluster {
       async () => {
         const statuses = await this.statuses(ids);
         seen = describeStatuses(statuses);
-        if (statuses.size !== ids.length) return undefined;
-        const first = [...statuses.values()][0];
-        if (first === undefined) return undefined;
-        const agree = [...statuses.values()].every((s) => s.commitIndex === first.commitIndex && s.appliedIndex === first.commitIndex && s.lastIndex === first.lastIndex);
-        return agree ? statuses : undefined;
+        return convergedIndex(statuses, ids) === undefined ? undefined : statuses;
       },
       { timeoutMs: options.timeoutMs, intervalMs: 50 },
     );
@@ -306,10 +308,10 @@ export class Cluster {
   }
 
   /**
-   * Options for a KvWriter on this cluster: it tries the running nodes, with bounds generous enough for
-   * a loaded machine (a write is given up after 20 s).
+   * Options for a MetadataWriter on this cluster: it tries the running nodes, with bounds generous
+   * enough for a loaded machine (a write is given up after 20 s).
    */
-  writerOptions(overrides: Partial<KvWriterOptions> = {}): KvWriterOptions {
+  writerOptions(overrides: Partial<MetadataWriterOptions> = {}): MetadataWriterOptions {
     return { apiUrl: (id) => this.apiUrl(id), targets: () => this.runningIds(), requestTimeoutMs: 3_000, roundPauseMs: 20, writeTimeoutMs: 20_000, ...overrides };
   }
 
@@ -387,6 +389,9 @@ export class Cluster {
       ["--heartbeat-ticks", o.heartbeatTicks],
       ["--snapshot-entries", o.snapshotEntries],
       ["--snapshot-bytes", o.snapshotBytes],
+      ["--broker-heartbeat-ms", o.brokerHeartbeatMs],
+      ["--broker-session-ms", o.brokerSessionMs],
+      ["--delta-age-ms", o.deltaAgeMs],
       ["--cluster-id", o.clusterId],
     ];
     return [
@@ -442,6 +447,19 @@ export class Cluster {
 export async function withCluster<T>(options: ClusterOptions, body: (cluster: Cluster) => Promise<T>): Promise<T> {
   const cluster = await Cluster.start(options);
   try {
+    return await runOnCluster(cluster, body);
+  } finally {
+    await cluster.close();
+  }
+}
+
+/**
+ * Runs `body` against a running cluster that outlives it (one cluster shared by several tests). Fails if
+ * a node exited without the harness killing or stopping it; on failure, prints every node's log tail
+ * before rethrowing. Closing the cluster is the caller's business.
+ */
+export async function runOnCluster<T>(cluster: Cluster, body: (cluster: Cluster) => Promise<T>): Promise<T> {
+  try {
     const result = await body(cluster);
     const unexpected = cluster.unexpectedExits();
     if (unexpected.length > 0) throw new Error(`Nodes exited unexpectedly: ${unexpected.join("; ")}`);
@@ -449,8 +467,6 @@ export async function withCluster<T>(options: ClusterOptions, body: (cluster: Cl
   } catch (error) {
     console.error(await cluster.logTails());
     throw error;
-  } finally {
-    await cluster.close();
   }
 }
 
@@ -485,6 +501,18 @@ export function describeStatuses(statuses: ReadonlyMap<number, ClusterStatus>): 
   return [...statuses.values()]
     .map((s) => `node ${s.nodeId}: ${s.role} term ${s.term} leader ${s.leaderId} commit ${s.commitIndex} applied ${s.appliedIndex} last ${s.lastIndex} snapshot ${s.snapshotIndex}`)
     .join("; ");
+}
+
+/**
+ * The index every node of `ids` has committed and applied, with the same last index, when they all
+ * answered and agree; undefined otherwise.
+ */
+export function convergedIndex(statuses: ReadonlyMap<number, ClusterStatus>, ids: readonly number[]): number | undefined {
+  const all = ids.map((id) => statuses.get(id));
+  const first = all[0];
+  if (first === undefined) return undefined;
+  const agree = all.every((s) => s !== undefined && s.commitIndex === first.commitIndex && s.appliedIndex === first.commitIndex && s.lastIndex === first.lastIndex);
+  return agree ? first.appliedIndex : undefined;
 }
 
 /** Whether a response body is the given coded error. */

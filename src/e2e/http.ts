@@ -13,9 +13,11 @@ export type HttpResult =
 export type HttpFailure = "refused" | "timeout" | "broken";
 
 export interface HttpRequestOptions {
-  readonly method?: "GET" | "PUT" | "POST" | "DELETE";
+  readonly method?: "GET" | "PUT" | "POST" | "PATCH" | "DELETE";
   /** Sent as JSON. */
   readonly body?: unknown;
+  /** Extra request headers, e.g. `idempotency-key`. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Covers the whole exchange, the response body included. */
   readonly timeoutMs: number;
 }
@@ -23,11 +25,14 @@ export interface HttpRequestOptions {
 export async function httpRequest(url: string, options: HttpRequestOptions): Promise<HttpResult> {
   const startedMs = performance.now();
   const elapsedMs = (): number => performance.now() - startedMs;
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.body !== undefined) headers["content-type"] = "application/json";
   try {
     const response = await fetch(url, {
       method: options.method ?? "GET",
       signal: AbortSignal.timeout(options.timeoutMs),
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body), headers: { "content-type": "application/json" } }),
+      headers,
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
     const text = await response.text();
     return { kind: "response", status: response.status, body: parseBody(text, response.headers), headers: response.headers, elapsedMs: elapsedMs() };

@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { compareDiskLogs, readDiskLog } from "./diskLog.js";
 import { describeStatuses, withCluster } from "./harness.js";
 import type { Cluster } from "./harness.js";
-import { checkWrites, countOutcomes, readAll, readLinearizable, WriteLoad } from "./kvClient.js";
-import type { KvEntry, WriteRecord } from "./kvClient.js";
+import { checkTopics, countOutcomes, readTopics, readLinearizable, waitForSameMetadata, WriteLoad } from "./metadataClient.js";
+import type { NodeMetadata, TopicWrite } from "./metadataClient.js";
 import { waitFor } from "./waitFor.js";
 
 const killsCount = 6;
@@ -24,8 +24,8 @@ const readRetryTimeoutMs = 30_000;
 test("kill -9 of the leader under write load, six times: no acknowledged write is lost and the logs agree", { timeout: 150_000 }, async () => {
   await withCluster({ nodesCount: 3, snapshotEntries: snapshotEntriesCount, name: "yakt-e2e-kill-leader" }, async (cluster) => {
     await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
-    const load = new WriteLoad({ ...cluster.writerOptions(), writersCount, keysPerWriterMax: 100_000 });
-    let records: readonly WriteRecord[] = [];
+    const load = new WriteLoad({ ...cluster.writerOptions(), writersCount, topicsPerWriterMax: 100_000 });
+    let records: readonly TopicWrite[] = [];
     try {
       for (let kill = 1; kill <= killsCount; kill++) await killAndRestartLeader(cluster, load, kill);
     } finally {
@@ -34,12 +34,12 @@ test("kill -9 of the leader under write load, six times: no acknowledged write i
     const counts = countOutcomes(records);
     assert.ok(counts.acknowledged >= killsCount * progressWritesCount, `at least ${killsCount * progressWritesCount} writes were acknowledged: ${JSON.stringify(counts)}`);
 
-    const converged = await cluster.waitForConvergence({ timeoutMs: convergenceTimeoutMs });
-    const reference = await checkEveryNode(cluster, records);
-    const commitIndex = [...converged.values()][0]?.commitIndex ?? 0;
+    const same = await waitForSameMetadata(cluster, { timeoutMs: convergenceTimeoutMs, requestTimeoutMs: readTimeoutMs });
+    await checkEveryNode(cluster, records, same);
+    const commitIndex = same.appliedIndex;
     const retriedCount = records.filter((r) => r.outcome === "acknowledged" && r.maybeAppliedCount > 1).length;
-    const rewrittenCount = reference.filter((e) => e.version > 1).length;
-    console.log(`after ${killsCount} leader kills: writes ${JSON.stringify(counts)} (${retriedCount} acknowledged after an attempt of unknown outcome, ${rewrittenCount} keys written twice), ${reference.length} keys, commitIndex ${commitIndex}`);
+    const replayedCount = records.filter((r) => r.replayed === true).length;
+    console.log(`after ${killsCount} leader kills: writes ${JSON.stringify(counts)} (${retriedCount} acknowledged after an attempt of unknown outcome, ${replayedCount} of them answered from the first attempt's stored result), ${same.topics.length} topics, commitIndex ${commitIndex}`);
 
     await stopFollowersThenLeader(cluster);
     const logs = await Promise.all(cluster.ids().map((id) => readDiskLog(cluster.dataDir(id))));
@@ -66,28 +66,22 @@ async function killAndRestartLeader(cluster: Cluster, load: WriteLoad, kill: num
   // Straight after its restart the node is behind, yet its linearizable read must show every write
   // acknowledged before the read began (Raft §6.4: it waits until it has applied the leader's commit index).
   const read = await readLinearizable(cluster.apiUrl(leader.id), () => load.records.filter((r) => r.outcome === "acknowledged"), { timeoutMs: readRetryTimeoutMs, requestTimeoutMs: readTimeoutMs });
-  assert.deepEqual(checkWrites(read.snapshot.entries, read.acknowledged, { complete: false }), [], `linearizable read on node ${leader.id} just after its restart`);
+  assert.deepEqual(checkTopics(read.topics, read.acknowledged, { complete: false }), [], `linearizable read on node ${leader.id} just after its restart`);
   const caughtUp = await cluster.waitForCaughtUp(leader.id, { timeoutMs: catchUpTimeoutMs });
   console.log(`kill ${kill}: leader ${leader.id} (term ${leader.term}) killed, node ${next.id} leads term ${next.term}; node ${leader.id} restarted and applied up to ${caughtUp.appliedIndex}`);
 }
 
 /**
- * Every node's map, read stale after convergence and then linearizably, holds every acknowledged write
- * and nothing no writer wrote, and all maps are the same. Returns the map.
+ * What every node holds once they have applied the same index (`same`, read stale: the same topics and
+ * brokers on every node) has every acknowledged topic with the topicUUID its 201 gave, and nothing no
+ * writer wrote; then each node's linearizable read shows those same topics.
  */
-async function checkEveryNode(cluster: Cluster, records: readonly WriteRecord[]): Promise<readonly KvEntry[]> {
-  let reference: readonly KvEntry[] | undefined;
-  for (const consistency of ["stale", "linearizable"] as const) {
-    for (const id of cluster.ids()) {
-      const snapshot = await readAll(cluster.apiUrl(id), { consistency, timeoutMs: readTimeoutMs });
-      assert.deepEqual(checkWrites(snapshot.entries, records), [], `node ${id}, ${consistency} read`);
-      reference ??= snapshot.entries;
-      assert.deepEqual(snapshot.entries.map((e) => e.key), reference.map((e) => e.key), `node ${id} holds the same keys (${consistency} read)`);
-      assert.deepEqual(snapshot.entries, reference, `node ${id} holds the same values, versions and indexes (${consistency} read)`);
-    }
+async function checkEveryNode(cluster: Cluster, records: readonly TopicWrite[], same: NodeMetadata): Promise<void> {
+  assert.deepEqual(checkTopics(same.topics, records), [], "stale reads after convergence");
+  for (const id of cluster.ids()) {
+    const topics = await readTopics(cluster.apiUrl(id), { consistency: "linearizable", timeoutMs: readTimeoutMs });
+    assert.deepEqual(topics, same.topics, `node ${id}'s linearizable read shows the converged topics`);
   }
-  assert.ok(reference !== undefined);
-  return reference;
 }
 
 /**

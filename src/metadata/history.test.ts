@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { limits } from "../shared/limits.js";
 import type { MetadataChanges } from "./history.js";
-import { changesSince, changesSinceTime, metadataImage } from "./history.js";
+import { changesSince, changesSinceTime, metadataImage, trimHistory } from "./history.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import type { Driver } from "./testing.js";
 import { createDriver, liveBrokers, mustApply, registerBroker, startMs, uuid } from "./testing.js";
@@ -121,4 +121,15 @@ test("the default history bound holds historyRecordsCountMax records", () => {
   const { history } = driver.state;
   assert.equal(history.records.length - history.head, countMax);
   assert.equal(history.startOffset, 2);
+});
+
+test("an offset at or below this node's own compaction point gets the full image, as on a node restored there", () => {
+  const driver = busyDriver();
+  trimHistory(driver.state, 4);
+  assert.equal(changesSince(driver.state, 3, driver.nowMs).kind, "snapshot", "offset 3 was compacted away");
+  assert.deepEqual(names(changesSince(driver.state, 4, driver.nowMs)), ["5:TopicRecord", "5:PartitionRecord", "6:ProducerIdsRecord"]);
+  assert.equal(changesSinceTime(driver.state, 0, driver.nowMs).kind, "snapshot", "times before the dropped records too");
+  trimHistory(driver.state, 6);
+  assert.equal(changesSince(driver.state, 0, driver.nowMs).kind, "snapshot");
+  assert.deepEqual(names(changesSince(driver.state, 6, driver.nowMs)), []);
 });

@@ -86,6 +86,18 @@ export function appendToHistory(state: MetadataState, records: readonly Metadata
   }
 }
 
+/**
+ * The log was compacted up to `offset`: records at or below it are dropped, so an offset compacted away
+ * gets the full image (SPEC §4) on this node as on one that restored a snapshot there.
+ */
+export function trimHistory(state: MetadataState, offset: number): void {
+  const { history } = state;
+  for (let oldest = history.records[history.head]; oldest !== undefined && oldest.offset <= offset; oldest = history.records[history.head]) {
+    dropOldestOffset(history, oldest.offset);
+  }
+  history.startOffset = Math.max(history.startOffset, Math.min(offset, state.offset));
+}
+
 /** A fresh history for a state restored at `offset`: nothing before it can be served as a delta. */
 export function resetHistory(state: MetadataState, offset: number): void {
   state.history.records = [];

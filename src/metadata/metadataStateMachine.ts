@@ -6,7 +6,7 @@ import { checkClientSession } from "./clientSessions.js";
 import type { ClientSession, MetadataCommand } from "./commands.js";
 import { decodeEnvelope } from "./commands.js";
 import type { ChangesOptions, MetadataChanges, MetadataImage, MetadataView } from "./history.js";
-import { changesSince, changesSinceTime, metadataImage } from "./history.js";
+import { changesSince, changesSinceTime, metadataImage, trimHistory } from "./history.js";
 import type { BrokerFilter, TopicPartition } from "./queries.js";
 import { getBroker, getTopic, getTopicByUUID, listBrokers, listPartitions, listProducers, listTopics } from "./queries.js";
 import type { Broker, ProducerIds } from "./records.js";
@@ -79,6 +79,11 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
 
   restore(data: Uint8Array, index: number): void {
     this.state = decodeSnapshot(data, index);
+  }
+
+  /** The log was compacted up to `index` (after a snapshot there): older offsets get the full image. */
+  compacted(index: number): void {
+    trimHistory(this.state, index);
   }
 
   /** The leader's check before proposing: the same checks apply makes, nothing changed. */
