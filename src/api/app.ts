@@ -18,7 +18,8 @@ import { metadataRoutes } from "./metadataRoutes.js";
 import { registerMetrics } from "./metrics.js";
 import type { MetadataApi } from "./operations.js";
 import { metadataOperations } from "./operations.js";
-import type { Image } from "./schemas.js";
+import { answers, ClusterStatusAnswer, TransferLeadershipAnswer } from "./schemas.js";
+import type { ClusterStatus, Image } from "./schemas.js";
 import { validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
@@ -116,11 +117,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return { status: "ready", nodeId: status.id, leaderId: status.leaderId };
     });
 
-    api.get("/v1/cluster", async () => clusterStatus(deps));
+    api.get("/v1/cluster", { schema: { summary: "Quorum status: leader, term, commit index, each member's match index, lag and last contact", response: answers(200, ClusterStatusAnswer) } }, async () => clusterStatus(deps));
 
     api.post<{ Body: { targetId?: number } | undefined }>(
       "/v1/cluster/transfer-leadership",
-      { config: { forwardToLeader: true }, schema: { body: { type: ["object", "null"], properties: { targetId: { type: "integer", minimum: 1 } }, additionalProperties: false } } },
+      { config: { forwardToLeader: true }, schema: { body: { type: ["object", "null"], properties: { targetId: { type: "integer", minimum: 1 } }, additionalProperties: false }, response: answers(200, TransferLeadershipAnswer) } },
       async (request) => {
         const status = deps.controller.status();
         if (status.role !== "leader") throw new ControllerError(status.leaderId === 0 ? "NO_LEADER" : "NOT_LEADER", "Cannot transfer leadership as this node is not the leader", { leaderId: status.leaderId });
@@ -137,7 +138,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
-function clusterStatus(deps: AppDeps): Record<string, unknown> {
+function clusterStatus(deps: AppDeps): ClusterStatus {
   const status = deps.controller.status();
   const progress = new Map(status.progress.map((p) => [p.id, p]));
   const isLeader = status.role === "leader";

@@ -220,6 +220,34 @@ export const SnapshotsAnswer = Type.Object({ snapshots: Type.Array(SnapshotInfoS
 export const SnapshotAnswer = Type.Object({ snapshot: SnapshotInfoSchema });
 export const SnapshotContentAnswer = Type.Object({ snapshot: SnapshotInfoSchema, metadata: ImageSchema });
 
+export const ClusterMemberSchema = Type.Object({
+  id: Type.Integer(),
+  voter: Type.Boolean(),
+  role: Type.String(),
+  raftAddress: Type.String(),
+  apiUrl: Type.String(),
+  matchIndex: Type.Union([Type.Integer(), Type.Null()], { description: "Null where the answering node does not track it (a follower knows only its own)" }),
+  lag: Type.Union([Type.Integer(), Type.Null()]),
+  lastContactMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const ClusterStatusAnswer = Type.Object({
+  nodeId: Type.Integer(),
+  pid: Type.Integer(),
+  role: Type.Union([Type.Literal("follower"), Type.Literal("preCandidate"), Type.Literal("candidate"), Type.Literal("leader")]),
+  term: Type.Integer(),
+  leaderId: Type.Integer({ description: "0 when the answering node knows no leader" }),
+  leaderUrl: Type.Union([Type.String(), Type.Null()]),
+  commitIndex: Type.Integer(),
+  appliedIndex: Type.Integer(),
+  lastIndex: Type.Integer(),
+  snapshotIndex: Type.Integer(),
+  election: Type.Object({ tickIntervalMs: Type.Integer(), electionTimeoutMs: Type.Integer(), heartbeatIntervalMs: Type.Integer() }),
+  members: Type.Array(ClusterMemberSchema),
+});
+
+export const TransferLeadershipAnswer = Type.Object({ transferred: Type.Boolean(), leaderId: Type.Integer() });
+
 export const ErrorAnswer = Type.Object(
   { code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) },
   { additionalProperties: true, description: "Every error: a stable code, a message, and details such as the field or the leader" },
@@ -246,6 +274,9 @@ export type PartitionWriteAnswerJson = Static<typeof PartitionWriteAnswer>;
 export type ProducerWriteAnswerJson = Static<typeof ProducerWriteAnswer>;
 export type BrokerMetadataAnswerJson = Static<typeof BrokerMetadataAnswer>;
 export type LogAnswerJson = Static<typeof LogAnswer>;
+export type ClusterStatus = Static<typeof ClusterStatusAnswer>;
+export type ClusterMember = Static<typeof ClusterMemberSchema>;
+export type TransferLeadershipAnswerJson = Static<typeof TransferLeadershipAnswer>;
 
 /** Responses of a route: the success schema under its status, errors under 4xx/5xx. */
 export function answers(status: 200 | 201, schema: TSchema): Record<string, TSchema> {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { MemberAddress } from "../controller/config.js";
+import type { CompatProfileName, MemberAddress } from "../controller/config.js";
 import { MetadataService } from "../controller/metadataService.js";
 import { FakeController, ManualClock } from "../controller/testing.js";
 import { buildApp } from "./app.js";
@@ -22,6 +22,7 @@ export interface TestAppOptions {
   readonly members?: readonly MemberAddress[];
   readonly controller?: FakeController;
   readonly sessionTimeoutMs?: number;
+  readonly compatProfile?: CompatProfileName;
 }
 
 /** An app over a fake controller and a real MetadataService; UUIDs are numbered, time moves by hand. */
@@ -33,7 +34,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     controller,
     stateMachine: controller.stateMachine,
     nowMs: () => clock.nowMs,
-    newUUID: () => `00000000-0000-4000-8000-${String(++uuids).padStart(12, "0")}`,
+    newUUID: () => uuidOf(++uuids),
     liveness: { heartbeatIntervalMs: 2_000, sessionTimeoutMs: options.sessionTimeoutMs ?? 9_000 },
   });
   const app = buildApp({
@@ -42,8 +43,14 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     members: options.members ?? testMembers,
     pid: 4242,
     ...(options.bodyBytesMax === undefined ? {} : { bodyBytesMax: options.bodyBytesMax }),
+    ...(options.compatProfile === undefined ? {} : { compatProfile: options.compatProfile }),
   });
   return { app, controller, service, clock };
+}
+
+/** The n-th UUID `testApp` hands out. */
+export function uuidOf(n: number): string {
+  return `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 }
 
 export const jsonRequest = (method: "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload: unknown, headers: Record<string, string> = {}) => ({

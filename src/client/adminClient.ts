@@ -4,6 +4,7 @@ import type { Static } from "typebox";
 import type {
   BrokerAnswer,
   BrokerMetadataAnswerJson,
+  ClusterStatus,
   BrokerMetadataFetchRequest,
   BrokersAnswer,
   BrokerWriteAnswerJson,
@@ -25,6 +26,7 @@ import type {
   TopicAnswer,
   TopicsAnswer,
   TopicWriteAnswerJson,
+  TransferLeadershipAnswerJson,
 } from "../api/schemas.js";
 import { AdminError } from "./adminError.js";
 import { backoffDelayMs, judgeAnswer, judgeFailure, parseRetryAfterMs } from "./retryPolicy.js";
@@ -40,40 +42,8 @@ export type SnapshotsAnswerJson = Static<typeof SnapshotsAnswer>;
 export type SnapshotAnswerJson = Static<typeof SnapshotAnswer>;
 export type SnapshotContentAnswerJson = Static<typeof SnapshotContentAnswer>;
 
-/** `GET /v1/cluster` (src/api/app.ts), which has no schema in the contract yet. */
-export interface ClusterStatus {
-  readonly nodeId: number;
-  readonly pid: number;
-  readonly role: "follower" | "preCandidate" | "candidate" | "leader";
-  readonly term: number;
-  /** 0 when the answering node knows no leader. */
-  readonly leaderId: number;
-  readonly leaderUrl: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  readonly election: { readonly tickIntervalMs: number; readonly electionTimeoutMs: number; readonly heartbeatIntervalMs: number };
-  readonly members: readonly ClusterMember[];
-}
-
-export interface ClusterMember {
-  readonly id: number;
-  readonly voter: boolean;
-  readonly role: string;
-  readonly raftAddress: string;
-  readonly apiUrl: string;
-  /** Null where the answering node does not track it (a follower knows only its own). */
-  readonly matchIndex: number | null;
-  readonly lag: number | null;
-  readonly lastContactMs: number | null;
-}
-
-/** `POST /v1/cluster/transfer-leadership` (src/api/app.ts). */
-export interface TransferLeadershipAnswer {
-  readonly transferred: boolean;
-  readonly leaderId: number;
-}
+export type { ClusterMember, ClusterStatus } from "../api/schemas.js";
+export type TransferLeadershipAnswer = TransferLeadershipAnswerJson;
 
 export interface ReadOptions {
   /** `stale` reads the answering node's own state without asking the leader. */

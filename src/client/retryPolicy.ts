@@ -1,4 +1,5 @@
 import type { ApiErrorCode } from "../api/errors.js";
+import { retryAfterSecondsOf } from "../api/errors.js";
 
 /**
  * When the admin client retries, where, and how long it waits: pure functions of an answer, so that
@@ -25,17 +26,8 @@ export type Outcome = "not_applied" | "unknown";
 /** Why an attempt got no answer: `refused` never reached the server; the others may have. */
 export type TransportFailure = "refused" | "timeout" | "broken";
 
-/** Codes that say "try again shortly": the same ones the API sends Retry-After with. */
-const retriableCodes: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>([
-  "NO_LEADER",
-  "LEADERSHIP_LOST",
-  "TRANSFER_IN_PROGRESS",
-  "OVERLOADED",
-  "READ_TIMEOUT",
-  "STOPPING",
-  "STORAGE_FAILED",
-  "FORWARD_FAILED",
-]);
+/** Codes that say "try again shortly": the ones the API sends Retry-After with. */
+const retriableCodes: ReadonlySet<ApiErrorCode> = new Set(Object.keys(retryAfterSecondsOf) as ApiErrorCode[]);
 
 /** Codes a node answers before proposing anything, when the body does not say `outcome` itself. */
 const notAppliedCodes: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>(["NOT_LEADER", "NO_LEADER", "TRANSFER_IN_PROGRESS", "OVERLOADED", "READ_TIMEOUT"]);

@@ -1,6 +1,7 @@
 // Real controller processes on loopback for end-to-end tests and benches: free ports, a temp dir;
 // start, kill -9, SIGTERM and restart by node id; waits for a leader, convergence and catch-up; and
 // cleanup that leaves no process behind.
+import type { ClusterStatus } from "../api/schemas.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync } from "node:fs";
@@ -49,21 +50,6 @@ export interface ClusterOptions {
   readonly name?: string;
 }
 
-/** `GET /v1/cluster` of one controller. */
-export interface ClusterStatus {
-  readonly nodeId: number;
-  readonly pid: number;
-  readonly role: string;
-  readonly term: number;
-  readonly leaderId: number;
-  readonly leaderUrl: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  readonly election: { readonly tickIntervalMs: number; readonly electionTimeoutMs: number; readonly heartbeatIntervalMs: number };
-  readonly members: readonly { readonly id: number; readonly role: string; readonly matchIndex: number | null; readonly lag: number | null; readonly lastContactMs: number | null }[];
-}
 
 /** A leader that a majority of the configured members (itself included) reports in the same term. */
 export interface Leader {

@@ -1,50 +1,18 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import type { CompatProfileName, MemberAddress } from "../../controller/config.js";
-import { MetadataService } from "../../controller/metadataService.js";
-import { buildApp } from "../app.js";
-import { FakeController, ManualClock, testMembers } from "../testing.js";
+import type { TestApp, TestAppOptions } from "../testing.js";
+import { testApp, uuidOf } from "../testing.js";
 
 /** Test fixtures for the compatibility routes: the app of api/testing.ts with a chosen root profile. */
 
-export interface CompatTestApp {
-  readonly app: FastifyInstance;
-  readonly controller: FakeController;
-  readonly service: MetadataService;
-  readonly clock: ManualClock;
-}
-
-export interface CompatTestAppOptions {
-  readonly compatProfile?: CompatProfileName;
-  readonly members?: readonly MemberAddress[];
-  readonly controller?: FakeController;
-}
+export type CompatTestApp = TestApp;
+export type CompatTestAppOptions = Pick<TestAppOptions, "compatProfile" | "members" | "controller">;
 
 /** UUIDs are numbered (…-000000000001 first), time moves by hand, proposals apply at once. */
 export function compatTestApp(options: CompatTestAppOptions = {}): CompatTestApp {
-  const controller = options.controller ?? new FakeController();
-  const clock = new ManualClock();
-  let uuids = 0;
-  const service = new MetadataService({
-    controller,
-    stateMachine: controller.stateMachine,
-    nowMs: () => clock.nowMs,
-    newUUID: () => uuidOf(++uuids),
-    liveness: { heartbeatIntervalMs: 2_000, sessionTimeoutMs: 9_000 },
-  });
-  const app = buildApp({
-    controller,
-    metadata: service,
-    members: options.members ?? testMembers,
-    pid: 4242,
-    ...(options.compatProfile === undefined ? {} : { compatProfile: options.compatProfile }),
-  });
-  return { app, controller, service, clock };
+  return testApp(options);
 }
 
-/** The n-th UUID `compatTestApp` hands out. */
-export function uuidOf(n: number): string {
-  return `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
-}
+export { uuidOf };
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
