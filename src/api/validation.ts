@@ -11,3 +11,9 @@ const coercing = new Ajv({ coerceTypes: "array", removeAdditional: false, useDef
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === "body" ? strict : coercing).compile(schema);
+
+/** The field a schema error is about, as a path like `body.value`: the missing or unknown property when there is one. */
+export function validationField(where: string, instancePath: string, params: Record<string, unknown> | undefined): string {
+  const property = params?.["missingProperty"] ?? params?.["additionalProperty"];
+  return `${where}${instancePath.replaceAll("/", ".")}${property === undefined ? "" : `.${String(property)}`}`;
+}

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parseBrokerArgs } from "./brokerArgs.js";
 import { parseControllerArgs } from "./controllerArgs.js";
-import { controllerArgv, devUsage, parseDevArgs, planDevControllers } from "./dev.js";
-import type { DevConfig } from "./dev.js";
+import { brokerArgv, controllerArgv, devUsage, parseDevArgs, planDevBrokers, planDevControllers } from "./dev.js";
+import type { DevBroker, DevConfig } from "./dev.js";
 
 function devConfig(argv: readonly string[]): DevConfig {
   const parsed = parseDevArgs(argv);
@@ -25,13 +26,14 @@ function devError(argv: readonly string[]): string {
   return parsed.message;
 }
 
-test("yakt dev defaults to 3 controllers in ./data from base port 9000", () => {
-  assert.deepEqual(devConfig([]), { controllersCount: 3, dataDir: "./data", basePort: 9000 });
+test("yakt dev defaults to 3 controllers and 3 brokers in ./data from base port 9000", () => {
+  assert.deepEqual(devConfig([]), { controllersCount: 3, brokersCount: 3, dataDir: "./data", basePort: 9000 });
 });
 
 test("yakt dev reads every flag in both the --flag value and --flag=value forms", () => {
   assert.deepEqual(devConfig(["--controllers", "5", "--data=/tmp/x", "--base-port", "20000", "--brokers=0"]), {
     controllersCount: 5,
+    brokersCount: 0,
     dataDir: "/tmp/x",
     basePort: 20_000,
   });
@@ -46,7 +48,7 @@ test("yakt dev refuses bad flags with a message naming the value", () => {
   for (const bad of ["1023", "65001", "p"]) assert.match(devError(["--base-port", bad]), /--base-port must be an integer from 1024 to 65000/);
   assert.equal(devConfig(["--base-port", "1024"]).basePort, 1024);
   assert.equal(devConfig(["--base-port", "65000"]).basePort, 65_000);
-  assert.match(devError(["--brokers", "many"]), /--brokers must be a non-negative integer: current value is "many"/);
+  for (const bad of ["many", "10", "-1"]) assert.match(devError(["--brokers", bad]), /--brokers must be an integer from 0 to 9: current value is/);
   assert.match(devError(["--data="]), /--data must name a directory/);
   assert.match(devError(["--verbose"]), /--verbose is not a flag of yakt dev/);
   assert.match(devError(["now"]), /takes no positional arguments: current value is "now"/);
@@ -55,8 +57,14 @@ test("yakt dev refuses bad flags with a message naming the value", () => {
   assert.match(devError(["--controllers", "3", "--controllers", "4"]), /--controllers is given twice/);
 });
 
-test("yakt dev refuses brokers until the broker exists", () => {
-  assert.equal(devError(["--brokers", "3"]), "Cannot start brokers as the broker is not implemented yet: current value is 3");
+test("broker i listens at P + 200 + i with its data in DIR/broker-i, pointed at every controller", () => {
+  const config = { controllersCount: 3, brokersCount: 2, dataDir: "/d", basePort: 9000 };
+  const brokers = planDevBrokers(config);
+  assert.deepEqual(brokers.map((b) => [b.id, b.listen.port, b.dataDir]), [[1, 9201, join("/d", "broker-1")], [2, 9202, join("/d", "broker-2")]]);
+  const argv = brokerArgv(planDevControllers(config), brokers[0] as DevBroker);
+  assert.deepEqual(argv, ["broker", "--id", "1", "--data", join("/d", "broker-1"), "--listen", "127.0.0.1:9201", "--controllers", "http://127.0.0.1:9001,http://127.0.0.1:9002,http://127.0.0.1:9003"]);
+  const parsed = parseBrokerArgs(argv.slice(1));
+  assert.equal(parsed.kind, "config");
 });
 
 test("the port plan puts controller i's API at P + i and its Raft transport at P + 100 + i, its data in DIR/controller-i", () => {
@@ -140,7 +148,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
 test("yakt dev starts 3 controllers that elect a leader, and stops every one of them on SIGINT", { timeout: 120_000 }, async (t) => {
   const basePort = await findFreeBasePort();
   const dataDir = await mkdtemp(join(tmpdir(), "yakt-dev-"));
-  const dev = spawn(process.execPath, [cli, "dev", "--base-port", String(basePort), "--data", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const dev = spawn(process.execPath, [cli, "dev", "--brokers", "0", "--base-port", String(basePort), "--data", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
   const controllerPids: number[] = [];
   const output: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -11,6 +11,7 @@ import type { MemberAddress } from "../controller/config.js";
 
 export interface DevConfig {
   readonly controllersCount: number;
+  readonly brokersCount: number;
   readonly dataDir: string;
   readonly basePort: number;
 }
@@ -26,18 +27,21 @@ export interface DevController extends MemberAddress {
 }
 
 const controllersCountMax = 9;
+const brokersCountMax = 9;
 const basePortMin = 1024;
 /** Leaves room for the highest planned port, base + 200 + 9, below 65536. */
 const basePortMax = 65_000;
 /** Controller i listens for Raft at base + raftPortOffset + i (its API at base + i). */
 const raftPortOffset = 100;
+/** Broker i listens at base + brokerPortOffset + i. */
+const brokerPortOffset = 200;
 const host = "127.0.0.1";
 
 /** Polling every node's /v1/cluster until one knows a leader; the cluster keeps running if none does. */
 const readyTimeoutMs = 30_000;
 const readyPollIntervalMs = 200;
 const clusterRequestTimeoutMs = 1_000;
-/** After the first Ctrl-C, controllers get this long to stop before they are killed. */
+/** After the first Ctrl-C, nodes get this long to stop before they are killed. */
 const stopTimeoutMs = 10_000;
 
 export const devUsage = `Usage: yakt dev [--controllers N] [--brokers N] [--data DIR] [--base-port P]
@@ -47,12 +51,13 @@ Runs a whole local cluster on ${host}, one child process per node; prints each n
 every node; a second Ctrl-C kills them at once. A node that exits on its own is not restarted.
 
   --controllers N   controllers, 1 to ${controllersCountMax} (default 3)
-  --brokers N       brokers (default 0; brokers are not implemented yet, so only 0 is accepted)
-  --data DIR        data directory; controller i keeps its data in DIR/controller-i (default ./data)
+  --brokers N       brokers, 0 to ${brokersCountMax} (default 3)
+  --data DIR        data directory; controller i keeps its data in DIR/controller-i, broker i in
+                    DIR/broker-i (default ./data)
   --base-port P     ${basePortMin} to ${basePortMax} (default 9000); with it, controller i listens on
                       API   P + i        (http://${host}:9001, 9002, … by default)
                       Raft  P + ${raftPortOffset} + i  (${host}:9101, 9102, … by default)
-                    and broker i will listen on P + 200 + i
+                    and broker i on P + ${brokerPortOffset} + i (http://${host}:9201, 9202, …)
   -h, --help        print this help
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when every node has exited on its own, 2 on bad flags.`;
@@ -76,19 +81,16 @@ export function parseDevArgs(argv: readonly string[]): ParsedDevArgs {
   if (controllersCount === undefined || controllersCount < 1 || controllersCount > controllersCountMax) {
     return devError(`--controllers must be an integer from 1 to ${controllersCountMax}`, values.get("--controllers"));
   }
-  const brokersText = values.get("--brokers") ?? "0";
+  const brokersText = values.get("--brokers") ?? "3";
   const brokersCount = parseInteger(brokersText);
-  if (brokersCount === undefined) return devError("--brokers must be a non-negative integer", brokersText);
-  if (brokersCount > 0) {
-    return { kind: "error", message: `Cannot start brokers as the broker is not implemented yet: current value is ${brokersCount}` };
-  }
+  if (brokersCount === undefined || brokersCount > brokersCountMax) return devError(`--brokers must be an integer from 0 to ${brokersCountMax}`, brokersText);
   const dataDir = values.get("--data") ?? "./data";
   if (dataDir === "") return devError("--data must name a directory", dataDir);
   const basePort = parseInteger(values.get("--base-port") ?? "9000");
   if (basePort === undefined || basePort < basePortMin || basePort > basePortMax) {
     return devError(`--base-port must be an integer from ${basePortMin} to ${basePortMax}`, values.get("--base-port"));
   }
-  return { kind: "config", config: { controllersCount, dataDir, basePort } };
+  return { kind: "config", config: { controllersCount, brokersCount, dataDir, basePort } };
 }
 
 function devError(reason: string, value?: string): ParsedDevArgs {
@@ -100,7 +102,7 @@ function parseInteger(text: string): number | undefined {
 }
 
 /** The port plan: controller i (from 1) has its API at base + i and its Raft transport at base + 100 + i. */
-export function planDevControllers(config: DevConfig): DevController[] {
+export function planDevControllers(config: Omit<DevConfig, "brokersCount">): DevController[] {
   return Array.from({ length: config.controllersCount }, (_, index): DevController => {
     const id = index + 1;
     return {
@@ -130,6 +132,36 @@ export function controllerArgv(controllers: readonly DevController[], controller
   ];
 }
 
+/** One planned broker of the dev cluster. */
+export interface DevBroker {
+  readonly id: number;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+}
+
+/** Broker i (from 1) listens at base + 200 + i. */
+export function planDevBrokers(config: Omit<DevConfig, "controllersCount">): DevBroker[] {
+  return Array.from({ length: config.brokersCount }, (_, index): DevBroker => {
+    const id = index + 1;
+    return { id, listen: { host, port: config.basePort + brokerPortOffset + id }, dataDir: join(config.dataDir, `broker-${id}`) };
+  });
+}
+
+/** The `yakt` arguments that start one planned broker, pointed at every controller. */
+export function brokerArgv(controllers: readonly DevController[], broker: DevBroker): string[] {
+  return [
+    "broker",
+    "--id",
+    String(broker.id),
+    "--data",
+    broker.dataDir,
+    "--listen",
+    formatHostPort(broker.listen),
+    "--controllers",
+    controllers.map((c) => `http://${formatHostPort(c.api)}`).join(","),
+  ];
+}
+
 /** Runs `yakt dev`; resolves with the exit status once the cluster has stopped (2 for bad arguments). */
 export async function devCommand(argv: readonly string[]): Promise<number> {
   const parsed = parseDevArgs(argv);
@@ -140,20 +172,34 @@ export async function devCommand(argv: readonly string[]): Promise<number> {
     case "error":
       console.error(`yakt dev: ${parsed.message}\nRun "yakt dev --help" for usage.`);
       return 2;
-    case "config":
-      return new DevCluster(planDevControllers(parsed.config)).run();
+    case "config": {
+      const controllers = planDevControllers(parsed.config);
+      const nodes: DevNode[] = [
+        ...controllers.map((c) => ({ name: `controller ${c.id}`, tag: `controller-${c.id}`, argv: controllerArgv(controllers, c), line: `api http://${formatHostPort(c.api)}  raft ${formatHostPort(c.raft)}  data ${c.dataDir}` })),
+        ...planDevBrokers(parsed.config).map((b) => ({ name: `broker ${b.id}`, tag: `broker-${b.id}`, argv: brokerArgv(controllers, b), line: `http://${formatHostPort(b.listen)}  data ${b.dataDir}` })),
+      ];
+      return new DevCluster(controllers, nodes).run();
+    }
   }
 }
 
-interface RunningController {
-  readonly plan: DevController;
+/** A child process to run: its name in messages, its log prefix, its arguments, what to print about it. */
+interface DevNode {
+  readonly name: string;
+  readonly tag: string;
+  readonly argv: readonly string[];
+  readonly line: string;
+}
+
+interface RunningNode {
+  readonly plan: DevNode;
   readonly child: ChildProcess;
   exited: boolean;
 }
 
 /** The child processes of one `yakt dev`, from spawn to the last exit. */
 class DevCluster {
-  private readonly running: RunningController[] = [];
+  private readonly running: RunningNode[] = [];
   private stopping = false;
   private killTimer: NodeJS.Timeout | undefined;
   /** Ends the leader poll when the cluster stops. */
@@ -163,7 +209,10 @@ class DevCluster {
   /** Should this process die of an uncaught error, its children must not outlive it. */
   private readonly onExit = (): void => this.signalLive("SIGKILL");
 
-  constructor(private readonly controllers: readonly DevController[]) {}
+  constructor(
+    private readonly controllers: readonly DevController[],
+    private readonly nodes: readonly DevNode[],
+  ) {}
 
   run(): Promise<number> {
     const exited = new Promise<number>((resolve) => {
@@ -173,29 +222,25 @@ class DevCluster {
     process.on("SIGTERM", this.onSignal);
     process.on("exit", this.onExit);
     const mainPath = fileURLToPath(new URL("./main.js", import.meta.url));
-    for (const plan of this.controllers) this.running.push(this.spawnController(mainPath, plan));
-    for (const { plan, child } of this.running) {
-      console.log(
-        `controller ${plan.id}  api http://${formatHostPort(plan.api)}  raft ${formatHostPort(plan.raft)}  data ${plan.dataDir}  pid ${child.pid ?? "none"}`,
-      );
-    }
+    for (const plan of this.nodes) this.running.push(this.spawnNode(mainPath, plan));
+    for (const { plan, child } of this.running) console.log(`${plan.name}  ${plan.line}  pid ${child.pid ?? "none"}`);
     void this.announceLeader();
     return exited;
   }
 
-  private spawnController(mainPath: string, plan: DevController): RunningController {
-    // Detached: a terminal's Ctrl-C then reaches only this process, which stops each controller with
-    // exactly one SIGTERM; otherwise every controller would get the terminal's SIGINT and ours too.
-    const child = spawn(process.execPath, ["--enable-source-maps", mainPath, ...controllerArgv(this.controllers, plan)], {
+  private spawnNode(mainPath: string, plan: DevNode): RunningNode {
+    // Detached: a terminal's Ctrl-C then reaches only this process, which stops each node with
+    // exactly one SIGTERM; otherwise every node would get the terminal's SIGINT and ours too.
+    const child = spawn(process.execPath, ["--enable-source-maps", mainPath, ...plan.argv], {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
-    const running: RunningController = { plan, child, exited: false };
-    const prefix = `[controller-${plan.id}] `;
+    const running: RunningNode = { plan, child, exited: false };
+    const prefix = `[${plan.tag}] `;
     relayLines(child.stdout, process.stdout, prefix);
     relayLines(child.stderr, process.stderr, prefix);
     child.on("error", (error) => {
-      console.error(`controller ${plan.id}: ${error.message}`);
+      console.error(`${plan.name}: ${error.message}`);
       if (child.pid === undefined) this.onChildExit(running, null, null);
     });
     // "close" comes after "exit" and after the child's last output line.
@@ -203,19 +248,19 @@ class DevCluster {
     return running;
   }
 
-  private onChildExit(running: RunningController, code: number | null, signal: NodeJS.Signals | null): void {
+  private onChildExit(running: RunningNode, code: number | null, signal: NodeJS.Signals | null): void {
     if (running.exited) return;
     running.exited = true;
     if (!this.stopping) {
-      console.log(`controller ${running.plan.id} exited with code ${code ?? "none"} (signal ${signal ?? "none"}); not restarted`);
+      console.log(`${running.plan.name} exited with code ${code ?? "none"} (signal ${signal ?? "none"}); not restarted`);
     }
     if (this.running.every((r) => r.exited)) this.finish(this.stopping ? 0 : 1);
   }
 
-  /** First call: SIGTERM to every live controller, SIGKILL after stopTimeoutMs. Second call: SIGKILL now. */
+  /** First call: SIGTERM to every live node, SIGKILL after stopTimeoutMs. Second call: SIGKILL now. */
   private stop(): void {
     if (this.stopping) {
-      console.log("killing the controllers still running");
+      console.log("killing the nodes still running");
       this.signalLive("SIGKILL");
       return;
     }
@@ -224,8 +269,8 @@ class DevCluster {
     console.log("stopping…");
     this.signalLive("SIGTERM");
     this.killTimer = setTimeout(() => {
-      const left = this.running.filter((r) => !r.exited).map((r) => r.plan.id);
-      console.log(`controller${left.length === 1 ? "" : "s"} ${left.join(", ")} did not stop within ${stopTimeoutMs / 1000} s; killing them`);
+      const left = this.running.filter((r) => !r.exited).map((r) => r.plan.name);
+      console.log(`${left.join(", ")} did not stop within ${stopTimeoutMs / 1000} s; killing ${left.length === 1 ? "it" : "them"}`);
       this.signalLive("SIGKILL");
     }, stopTimeoutMs);
   }
@@ -254,8 +299,7 @@ class DevCluster {
     const signal = this.pollAbort.signal;
     const deadlineMs = performance.now() + readyTimeoutMs;
     while (performance.now() < deadlineMs && !signal.aborted) {
-      const live = this.running.filter((r) => !r.exited).map((r) => r.plan);
-      const views = await Promise.all(live.map((plan) => fetchLeader(plan, signal)));
+      const views = await Promise.all(this.controllers.map((plan) => fetchLeader(plan, signal)));
       const known = views.find((view) => view !== undefined);
       if (known !== undefined && !signal.aborted) {
         console.log(`cluster ready: leader is controller ${known.leaderId} (term ${known.term})`);

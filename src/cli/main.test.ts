@@ -67,10 +67,16 @@ test("yakt dev --controllers 0 explains it on stderr and exits 2", () => {
   assert.match(result.stderr, /^Run "yakt dev --help" for usage\.$/m);
 });
 
-test("yakt dev --brokers 1 refuses brokers and exits 2", () => {
-  const result = run("dev", "--brokers", "1");
+test("yakt dev --brokers 10 refuses the count and exits 2", () => {
+  const result = run("dev", "--brokers", "10");
   assert.equal(result.status, 2);
-  assert.match(result.stderr, /Cannot start brokers as the broker is not implemented yet: current value is 1/);
+  assert.match(result.stderr, /--brokers must be an integer from 0 to 9: current value is "10"/);
+});
+
+test("yakt broker without its required flags exits 2 naming the first one missing", () => {
+  const result = run("broker", "--data", "/tmp/x", "--listen", "127.0.0.1:9201");
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /Cannot start broker as --id is required/);
 });
 
 test("yakt dev --help prints its usage and exits 0", () => {

@@ -47,6 +47,40 @@ export const limits = {
     /** Snapshot files looked at on open (the latest, plus any a crash left behind). */
     snapshotFilesCountMax: 64,
   },
+  broker: {
+    /**
+     * Bytes of one record batch's encoded data (one frame on disk). A produce request's body is at most
+     * 4 MiB of JSON (broker/protocol.ts) and its records encode smaller than their JSON, so any request
+     * the broker accepts fits one batch.
+     */
+    batchBytesMax: 4 * 1024 * 1024,
+    /** Records in one batch: a produce request carries at most 10,000; room for a larger binary producer. */
+    batchRecordsCountMax: 65_536,
+    /**
+     * Bytes of one partition log segment before the next batch rolls over to a new file (the default, and
+     * the largest allowed): a recovery scan reads the last segment whole into memory.
+     */
+    segmentSizeBytesMax: 64 * 1024 * 1024,
+    /** Bytes between two entries of a segment's sparse offset index: a read scans at most this much plus one batch. */
+    indexIntervalBytes: 4096,
+    /** Segment files in one partition directory (6.4 TiB at the default size), each summarised in memory. */
+    segmentsCountMax: 100_000,
+    /**
+     * Producers whose recent batches a partition keeps for idempotence; beyond it the one that appended
+     * least recently is forgotten (its next batch must then start a new sequence at 0).
+     */
+    producersCountMax: 10_000,
+    /** Batches kept per producer for duplicate detection: Kafka's bound on in-flight requests with idempotence. */
+    producerBatchesCountMax: 5,
+    /** Bytes of batches in one replicated append: a replica fetch answers 8 MiB plus one batch at most. */
+    replicatedAppendBytesMax: 16 * 1024 * 1024,
+    /** Bytes one read may be asked for (at least one batch is always returned, even a larger one). */
+    readBytesMax: 16 * 1024 * 1024,
+    /** Bytes read from a segment file at a time while looking for or collecting batches. */
+    readChunkBytes: 64 * 1024,
+    /** Operations queued behind one partition log's disk (appends, reads, truncations); more are refused (OVERLOADED). */
+    queuedOpsCountMax: 4096,
+  },
   transport: {
     /**
      * Bytes of one frame's payload. Must hold the largest message the core emits: an AppendEntries of
@@ -79,6 +113,11 @@ export const limits = {
     idMax: 2_147_483_647,
     /** Registered broker ids, CLOSED ones included (they stay visible in the history). */
     brokersCountMax: 10_000,
+    /**
+     * Registered controllers: every member a cluster may have (`raft.membersCountMax`), and as many again
+     * for registrations left behind by a removal that could not unregister (a leader that removed itself).
+     */
+    controllersCountMax: 64,
     /** Topics in the cluster: every broker keeps all of them in its metadata image. */
     topicsCountMax: 10_000,
     /** Partitions over all topics: a fencing walks every one of them inside one apply. */

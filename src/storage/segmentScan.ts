@@ -1,6 +1,6 @@
 import type { Entry } from "../raft/types.js";
 import { assert } from "../shared/assert.js";
-import { frameBytesMin, peekFrameIndex, readEntryFrame } from "./entryFrame.js";
+import { findValidFrame, frameBytesMin, readEntryFrame } from "./entryFrame.js";
 import { segmentCorruption } from "./errors.js";
 
 /** Segment files are named by their first index, zero-padded so that name order is index order. */
@@ -53,7 +53,9 @@ export function scanSegment(bytes: Buffer, fileName: string, firstIndex: number,
     const frame = readEntryFrame(bytes, position, options.entryDataBytesMax);
     if (frame.kind === "bad") {
       if (!options.isLast) throw segmentCorruption(fileName, position, `${frame.reason} in a segment that is not the last`);
-      const validAfter = findValidFrame(bytes, position + 1, expectedIndex, options.entryDataBytesMax);
+      // Entries after this one have indexes from expectedIndex up, one per frame at most.
+      const indexMax = expectedIndex + Math.floor(bytes.length / frameBytesMin);
+      const validAfter = findValidFrame(bytes, position + 1, { indexMin: expectedIndex, indexMax, dataBytesMax: options.entryDataBytesMax });
       if (validAfter !== undefined) {
         throw segmentCorruption(fileName, position, `${frame.reason}, followed by a valid entry ${validAfter.index} at byte ${validAfter.position}`);
       }
@@ -68,20 +70,4 @@ export function scanSegment(bytes: Buffer, fileName: string, firstIndex: number,
   }
   assert(position === bytes.length, `scan of ${fileName} ended at ${position} of ${bytes.length} bytes`);
   return { entries, positions, validBytes: position, tornTail: undefined };
-}
-
-/**
- * Looks for any valid frame at or after `from` that could belong to this log (index at least
- * `indexMin`). A torn tail has none; a flipped byte in the middle of the log does. Runs only on the rare
- * bad-frame path; the cheap index check rejects almost every position before the CRC is computed.
- */
-function findValidFrame(bytes: Buffer, from: number, indexMin: number, entryDataBytesMax: number): { index: number; position: number } | undefined {
-  const indexMax = indexMin + Math.floor(bytes.length / frameBytesMin);
-  for (let position = from; position + frameBytesMin <= bytes.length; position++) {
-    const index = peekFrameIndex(bytes, position);
-    if (index === undefined || index < indexMin || index > indexMax) continue;
-    const frame = readEntryFrame(bytes, position, entryDataBytesMax);
-    if (frame.kind === "entry") return { index: frame.entry.index, position };
-  }
-  return undefined;
 }

@@ -1,0 +1,258 @@
+import { encodeFrame, frameBytesMin, readFrame } from "../../storage/entryFrame.js";
+import type { Frame } from "../../storage/entryFrame.js";
+import { assert } from "../../shared/assert.js";
+import { limits } from "../../shared/limits.js";
+import { invalidBatch } from "./partitionLogError.js";
+
+/**
+ * A record batch: the unit a partition leader appends, a follower copies verbatim and a consumer reads.
+ * One batch is one frame of the controller's log format (storage/entryFrame.ts), big-endian:
+ *
+ *   [length u32][crc32 u32][baseOffset u64 = index][leaderEpoch u64 = term][format u8 = 0x10][data]
+ *
+ *   data = [recordsCount u32][producerId i64][baseSequence i32][appendTimeMs u64][baseTimestampMs u64]
+ *          then per record, in offset order:
+ *          [timestampDelta uvarint][keyLength uvarint][key][valueLength uvarint][value]
+ *
+ * The batch covers offsets [baseOffset, baseOffset + recordsCount). `producerId` and `baseSequence` are -1
+ * for a producer without idempotence. `baseTimestampMs` is the smallest record timestamp, so every
+ * `timestampDelta` (timestampMs - baseTimestampMs) is non-negative. `keyLength` is 0 for a null key and
+ * n + 1 for a key of n bytes. A uvarint is unsigned LEB128 (7 bits a byte, low bits first, high bit set
+ * on all but the last byte), minimal, at most a safe integer. The CRC covers every field after it, so a
+ * batch read back is exactly the batch written; the encoding is canonical, so decoding and re-encoding a
+ * batch gives back the same bytes (what lets a follower store what the leader stored).
+ */
+export const batchFrameType = 0x10;
+/** Bytes of `data` before the first record. */
+export const batchDataFixedBytes = 32;
+/** The smallest encoded record: three one-byte varints (timestamp delta, null key, empty value). */
+export const recordBytesMin = 3;
+export const noProducerId = -1;
+export const noSequence = -1;
+/** Sequences are Kafka's int32 and wrap to 0 after this. */
+export const sequenceMax = 2_147_483_647;
+
+export interface LogRecord {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array;
+  readonly timestampMs: number;
+}
+
+/** What a partition leader appends; the log assigns `baseOffset`. */
+export interface BatchToAppend {
+  /** The partition epoch at which the appending broker became leader. */
+  readonly leaderEpoch: number;
+  /** -1 (`noProducerId`) for a producer without idempotence. */
+  readonly producerId: number;
+  /** Sequence of the first record; -1 (`noSequence`) exactly when `producerId` is -1. */
+  readonly baseSequence: number;
+  /** The leader's clock when it appended the batch. */
+  readonly appendTimeMs: number;
+  readonly records: readonly LogRecord[];
+}
+
+export interface RecordBatch extends BatchToAppend {
+  readonly baseOffset: number;
+}
+
+/** The fields of a batch that live before its records: all the log needs to index and recover it. */
+export interface BatchHeader {
+  readonly baseOffset: number;
+  readonly leaderEpoch: number;
+  readonly producerId: number;
+  readonly baseSequence: number;
+  readonly appendTimeMs: number;
+  readonly recordsCount: number;
+}
+
+export function lastOffsetOf(batch: { readonly baseOffset: number; readonly records: readonly unknown[] }): number {
+  return batch.baseOffset + batch.records.length - 1;
+}
+
+export function headerLastOffset(header: BatchHeader): number {
+  return header.baseOffset + header.recordsCount - 1;
+}
+
+/** Why `batch` cannot be stored, or undefined when it can. Checks the bounds of `limits.broker`. */
+export function batchProblem(batch: RecordBatch): string | undefined {
+  const count = batch.records.length;
+  if (count === 0) return "it holds no record";
+  if (count > limits.broker.batchRecordsCountMax) return `it holds ${count} records, more than ${limits.broker.batchRecordsCountMax}`;
+  if (!isNonNegativeSafe(batch.baseOffset) || !Number.isSafeInteger(batch.baseOffset + count)) return `baseOffset ${batch.baseOffset} is not a non-negative safe integer`;
+  if (!isNonNegativeSafe(batch.leaderEpoch)) return `leaderEpoch ${batch.leaderEpoch} is not a non-negative safe integer`;
+  if (!isNonNegativeSafe(batch.appendTimeMs)) return `appendTimeMs ${batch.appendTimeMs} is not a non-negative safe integer`;
+  if (batch.producerId === noProducerId) {
+    if (batch.baseSequence !== noSequence) return `baseSequence is ${batch.baseSequence} without a producerId`;
+  } else {
+    if (!isNonNegativeSafe(batch.producerId)) return `producerId ${batch.producerId} is neither -1 nor a non-negative safe integer`;
+    if (!Number.isInteger(batch.baseSequence) || batch.baseSequence < 0 || batch.baseSequence > sequenceMax) return `baseSequence ${batch.baseSequence} is outside [0, ${sequenceMax}]`;
+  }
+  const bad = batch.records.findIndex((r) => !isNonNegativeSafe(r.timestampMs));
+  if (bad >= 0) return `record ${bad} has timestampMs ${String(batch.records[bad]?.timestampMs)}, not a non-negative safe integer`;
+  const dataBytes = batchDataSizeBytes(batch);
+  if (dataBytes > limits.broker.batchBytesMax) return `it encodes to ${dataBytes} bytes, more than ${limits.broker.batchBytesMax}`;
+  return undefined;
+}
+
+/** Bytes of the batch's frame on disk. */
+export function batchFrameSizeBytes(batch: RecordBatch): number {
+  return frameBytesMin + batchDataSizeBytes(batch);
+}
+
+/** The batch's frame; `batch` must pass `batchProblem`. */
+export function encodeBatchFrame(batch: RecordBatch): Buffer {
+  const baseTimestampMs = minTimestampMs(batch.records);
+  const data = Buffer.alloc(batchDataSizeBytes(batch));
+  let position = data.writeUInt32BE(batch.records.length, 0);
+  position = data.writeBigInt64BE(BigInt(batch.producerId), position);
+  position = data.writeInt32BE(batch.baseSequence, position);
+  position = data.writeBigUInt64BE(BigInt(batch.appendTimeMs), position);
+  position = data.writeBigUInt64BE(BigInt(baseTimestampMs), position);
+  for (const record of batch.records) {
+    position = writeUvarint(data, position, record.timestampMs - baseTimestampMs);
+    position = writeUvarint(data, position, record.key === null ? 0 : record.key.length + 1);
+    if (record.key !== null) position += copyInto(data, record.key, position);
+    position = writeUvarint(data, position, record.value.length);
+    position += copyInto(data, record.value, position);
+  }
+  assert(position === data.length, `encoded ${position} bytes of a ${data.length}-byte batch`);
+  const frame = Buffer.alloc(frameBytesMin + data.length);
+  encodeFrame({ index: batch.baseOffset, term: batch.leaderEpoch, typeCode: batchFrameType, data }, frame, 0);
+  return frame;
+}
+
+/** The frames of `batches`, back to back: what a leader ships to a follower. */
+export function encodeBatchFrames(batches: readonly RecordBatch[]): Buffer {
+  return Buffer.concat(batches.map(encodeBatchFrame));
+}
+
+/** The header of a frame whose CRC checked out, or why it is not a batch. Reads no record. */
+export function decodeBatchHeader(frame: Frame): BatchHeader | string {
+  if (frame.typeCode !== batchFrameType) return `frame type ${frame.typeCode} is not a record batch`;
+  if (frame.data.length < batchDataFixedBytes) return `batch data of ${frame.data.length} bytes is shorter than its header`;
+  const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+  const recordsCount = data.readUInt32BE(0);
+  const producerId = Number(data.readBigInt64BE(4));
+  const baseSequence = data.readInt32BE(12);
+  const appendTimeMs = Number(data.readBigUInt64BE(16));
+  if (recordsCount === 0 || recordsCount > limits.broker.batchRecordsCountMax) return `bad record count ${recordsCount}`;
+  if (recordsCount > (data.length - batchDataFixedBytes) / recordBytesMin) return `record count ${recordsCount} does not fit ${data.length} bytes`;
+  if (producerId !== noProducerId && !isNonNegativeSafe(producerId)) return `bad producerId ${producerId}`;
+  if ((producerId === noProducerId) !== (baseSequence === noSequence) || baseSequence < noSequence) return `bad baseSequence ${baseSequence} for producerId ${producerId}`;
+  if (!isNonNegativeSafe(appendTimeMs)) return `bad appendTimeMs ${appendTimeMs}`;
+  if (!Number.isSafeInteger(frame.index + recordsCount)) return `baseOffset ${frame.index} has no room for ${recordsCount} records`;
+  return { baseOffset: frame.index, leaderEpoch: frame.term, producerId, baseSequence, appendTimeMs, recordsCount };
+}
+
+/**
+ * The whole batch of a frame whose CRC checked out, or why it is not one. Keys and values are views into
+ * `frame.data`, not copies.
+ */
+export function decodeBatch(frame: Frame): RecordBatch | string {
+  const header = decodeBatchHeader(frame);
+  if (typeof header === "string") return header;
+  const data = frame.data;
+  const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(24));
+  if (!isNonNegativeSafe(baseTimestampMs)) return `bad baseTimestampMs ${baseTimestampMs}`;
+  const records: LogRecord[] = [];
+  let position = batchDataFixedBytes;
+  for (let i = 0; i < header.recordsCount; i++) {
+    const delta = readUvarint(data, position);
+    if (delta === undefined || !Number.isSafeInteger(baseTimestampMs + delta.value)) return `record ${i}: bad timestamp delta`;
+    const keyLength = readUvarint(data, delta.position);
+    if (keyLength === undefined || keyLength.position + Math.max(0, keyLength.value - 1) > data.length) return `record ${i}: bad key length`;
+    const keyEnd = keyLength.position + Math.max(0, keyLength.value - 1);
+    const valueLength = readUvarint(data, keyEnd);
+    if (valueLength === undefined || valueLength.position + valueLength.value > data.length) return `record ${i}: bad value length`;
+    position = valueLength.position + valueLength.value;
+    records.push({
+      key: keyLength.value === 0 ? null : data.subarray(keyLength.position, keyEnd),
+      value: data.subarray(valueLength.position, position),
+      timestampMs: baseTimestampMs + delta.value,
+    });
+  }
+  if (position !== data.length) return `${data.length - position} bytes after the last record`;
+  const { recordsCount: _count, ...fields } = header;
+  return { ...fields, records };
+}
+
+/**
+ * The batches of back-to-back frames received from a leader, each checked by CRC and decoded; throws
+ * `PartitionLogError` INVALID_BATCH naming the first bad frame.
+ */
+export function decodeBatchFrames(bytes: Uint8Array): RecordBatch[] {
+  const batches: RecordBatch[] = [];
+  // Every frame is at least frameBytesMin bytes, so this bounds the loop by the input size.
+  for (let position = 0; position < bytes.length; ) {
+    const read = readFrame(bytes, position, limits.broker.batchBytesMax);
+    const batch = read.kind === "bad" ? read.reason : decodeBatch(read.frame);
+    if (typeof batch === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${batch}`);
+    assert(read.kind === "frame", "a decoded batch comes from a good frame");
+    batches.push(batch);
+    position += read.sizeBytes;
+  }
+  return batches;
+}
+
+function batchDataSizeBytes(batch: BatchToAppend): number {
+  const baseTimestampMs = minTimestampMs(batch.records);
+  let sizeBytes = batchDataFixedBytes;
+  for (const record of batch.records) {
+    const keyBytes = record.key === null ? 0 : record.key.length;
+    sizeBytes += uvarintSizeBytes(record.timestampMs - baseTimestampMs);
+    sizeBytes += uvarintSizeBytes(record.key === null ? 0 : keyBytes + 1) + keyBytes;
+    sizeBytes += uvarintSizeBytes(record.value.length) + record.value.length;
+  }
+  return sizeBytes;
+}
+
+function minTimestampMs(records: readonly LogRecord[]): number {
+  let min = Number.MAX_SAFE_INTEGER;
+  for (const record of records) min = Math.min(min, record.timestampMs);
+  return records.length === 0 ? 0 : min;
+}
+
+function isNonNegativeSafe(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+function copyInto(target: Buffer, source: Uint8Array, position: number): number {
+  target.set(source, position);
+  return source.length;
+}
+
+// Unsigned LEB128 on safe integers, with arithmetic rather than bit operators (which stop at 32 bits).
+
+/** A safe integer needs at most 8 bytes of 7 bits. */
+const uvarintBytesMax = 8;
+
+export function uvarintSizeBytes(value: number): number {
+  let sizeBytes = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) sizeBytes++;
+  return sizeBytes;
+}
+
+function writeUvarint(target: Buffer, position: number, value: number): number {
+  assert(isNonNegativeSafe(value), `uvarint ${value} must be a non-negative safe integer`);
+  let at = position;
+  let rest = value;
+  for (; rest >= 0x80; rest = Math.floor(rest / 0x80)) target[at++] = (rest % 0x80) + 0x80;
+  target[at++] = rest;
+  return at;
+}
+
+/** The value at `position` and the position after it; undefined if cut short, not minimal or not safe. */
+function readUvarint(bytes: Uint8Array, position: number): { value: number; position: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < uvarintBytesMax && position + i < bytes.length; i++) {
+    const byte = bytes[position + i] ?? 0;
+    value += (byte % 0x80) * scale;
+    if (byte < 0x80) {
+      if (i > 0 && byte === 0) return undefined;
+      return Number.isSafeInteger(value) ? { value, position: position + i + 1 } : undefined;
+    }
+    scale *= 0x80;
+  }
+  return undefined;
+}
