@@ -8,19 +8,22 @@ import type { ControllerStatus } from "../controller/controller.js";
 import { ControllerError } from "../controller/errors.js";
 import { MetadataError } from "../controller/metadataService.js";
 import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
+import { members as membersOf } from "../raft/membership.js";
 import type { NodeId } from "../raft/types.js";
 import type { TransportCounters } from "../transport/transport.js";
 import { compatRoutes } from "./compat/compatRoutes.js";
 import { ApiError, httpStatusOf, retryAfterSecondsOf } from "./errors.js";
 import type { ApiErrorBody, ApiErrorCode } from "./errors.js";
-import { forwardToLeader, wasForwarded } from "./forward.js";
+import { forwardToLeader, forwardTimeoutMs, wasForwarded } from "./forward.js";
+import type { MembershipApi } from "./membershipRoutes.js";
+import { membershipRoutes } from "./membershipRoutes.js";
 import { metadataRoutes } from "./metadataRoutes.js";
 import { registerMetrics } from "./metrics.js";
 import type { MetadataApi } from "./operations.js";
 import { metadataOperations } from "./operations.js";
 import { answers, ClusterStatusAnswer, TransferLeadershipAnswer } from "./schemas.js";
 import type { ClusterStatus, Image } from "./schemas.js";
-import { validatorCompiler } from "./validation.js";
+import { validationField, validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
 export interface ControllerApi {
@@ -32,8 +35,14 @@ export interface AppDeps {
   readonly controller: ControllerApi;
   /** The metadata operations (a `MetadataService`). */
   readonly metadata: MetadataApi;
-  /** Every member of the cluster with its addresses, for cluster status and leader hints. */
-  readonly members: readonly MemberAddress[];
+  /** Adding and removing controllers (a `MembershipService`). */
+  readonly membership: MembershipApi;
+  /**
+   * Every controller whose addresses this node knows — the command line's and those registered in the
+   * metadata log — for cluster status, leader hints and forwarding. Asked on every use: it changes when
+   * controllers are added or removed.
+   */
+  readonly members: () => readonly MemberAddress[];
   readonly pid: number;
   readonly logger?: FastifyBaseLogger | false;
   /** Bytes of one request body; larger bodies get 413 BODY_TOO_LARGE. */
@@ -49,6 +58,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** A write that a follower sends on to the leader instead of answering NOT_LEADER. */
     readonly forwardToLeader?: boolean;
+    /** How long a forwarded request of this route may take (`forwardTimeoutMs` unless given). */
+    readonly forwardTimeoutMs?: number;
   }
 }
 
@@ -61,8 +72,9 @@ export function apiUrl(address: HostPort): string {
 
 /**
  * The controller's HTTP API as a Fastify app that is not yet listening (tests use `app.inject()`).
- * Routes: health, readiness, cluster status, leadership transfer, the canonical metadata API
- * (metadataRoutes.ts) and the compatibility profiles of the earlier implementations over it (compat/).
+ * Routes: health, readiness, cluster status, leadership transfer, adding and removing controllers
+ * (membershipRoutes.ts), the canonical metadata API (metadataRoutes.ts) and the compatibility profiles of
+ * the earlier implementations over it (compat/).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const bodyBytesMax = deps.bodyBytesMax ?? requestBodyBytesMax;
@@ -74,17 +86,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
   });
   const leaderHint = (leaderId: NodeId): Record<string, unknown> => {
-    const leader = deps.members.find((m) => m.id === leaderId);
+    const leader = deps.members().find((m) => m.id === leaderId);
     return leader === undefined ? {} : { leaderId, leaderUrl: apiUrl(leader.api) };
   };
 
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
-    const leader = error instanceof ControllerError && error.code === "NOT_LEADER" ? deps.members.find((m) => m.id === error.details.leaderId) : undefined;
-    if (leader !== undefined && request.routeOptions.config.forwardToLeader === true && !wasForwarded(request)) {
+    const leader = error instanceof ControllerError && error.code === "NOT_LEADER" ? deps.members().find((m) => m.id === error.details.leaderId) : undefined;
+    const routeConfig = request.routeOptions.config;
+    if (leader !== undefined && routeConfig.forwardToLeader === true && !wasForwarded(request)) {
       // Any controller accepts any write: a follower passes it to the leader and relays the answer.
       try {
-        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.status().id);
+        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.status().id, routeConfig.forwardTimeoutMs ?? forwardTimeoutMs);
       } catch (forwardError) {
         request.log.warn({ err: forwardError, leaderId: leader.id }, "forwarding to the leader failed");
         return sendError(reply, 503, { code: "FORWARD_FAILED", message: `Cannot reach the leader ${leader.id} to forward the write: ${String(forwardError)}`, leaderId: leader.id, leaderUrl: apiUrl(leader.api), outcome: "unknown", retriable: true });
@@ -130,6 +143,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     );
 
+    await api.register(membershipRoutes, { membership: deps.membership });
+
     const operations = metadataOperations(deps.metadata);
     await api.register(metadataRoutes, { operations, snapshotImage });
     await api.register(compatRoutes, { operations, metadata: deps.metadata, rootProfile: deps.compatProfile ?? defaultCompatProfile });
@@ -138,28 +153,35 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
+/**
+ * The quorum as this node sees it: every member of the Raft membership in force here (voters, then
+ * learners with role "learner"), with its addresses where this node knows them.
+ */
 function clusterStatus(deps: AppDeps): ClusterStatus {
   const status = deps.controller.status();
+  const known = new Map(deps.members().map((m) => [m.id, m]));
   const progress = new Map(status.progress.map((p) => [p.id, p]));
   const isLeader = status.role === "leader";
-  const members = deps.members.map((member) => {
-    const p = progress.get(member.id);
-    const self = member.id === status.id;
-    const voter = status.membership.voters.includes(member.id);
-    const role = self ? status.role : member.id === status.leaderId ? "leader" : voter ? "follower" : "learner";
+  const ids = membersOf(status.membership).sort((a, b) => a - b);
+  const members = ids.map((id) => {
+    const address = known.get(id);
+    const p = progress.get(id);
+    const self = id === status.id;
+    const voter = status.membership.voters.includes(id);
+    const role = !voter ? "learner" : self ? status.role : id === status.leaderId ? "leader" : "follower";
     const matchIndex = self ? status.lastIndex : (p?.matchIndex ?? null);
     return {
-      id: member.id,
+      id,
       voter,
       role,
-      raftAddress: formatHostPort(member.raft),
-      apiUrl: apiUrl(member.api),
+      raftAddress: address === undefined ? null : formatHostPort(address.raft),
+      apiUrl: address === undefined ? null : apiUrl(address.api),
       matchIndex,
       lag: isLeader && matchIndex !== null ? status.lastIndex - matchIndex : null,
       lastContactMs: self ? 0 : p === undefined ? null : p.ticksSinceContact * status.tickIntervalMs,
     };
   });
-  const leader = deps.members.find((m) => m.id === status.leaderId);
+  const leader = known.get(status.leaderId);
   return {
     nodeId: status.id,
     pid: deps.pid,
@@ -203,7 +225,8 @@ function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeI
   if (error instanceof MetadataError) return coded(error.code, error.message, error.field === undefined ? {} : { field: error.field });
   if (error instanceof ControllerError) {
     const leaderId = error.details.leaderId;
-    return coded(error.code, error.message, { ...(leaderId === undefined ? {} : leaderHint(leaderId)), ...(error.details.outcome === undefined ? {} : { outcome: error.details.outcome }), retriable: error.retriable });
+    const { outcome, field } = error.details;
+    return coded(error.code, error.message, { ...(leaderId === undefined ? {} : leaderHint(leaderId)), ...(outcome === undefined ? {} : { outcome }), ...(field === undefined ? {} : { field }), retriable: error.retriable });
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {
@@ -231,8 +254,3 @@ function errorResponse(error: FastifyError | Error, leaderHint: (leaderId: NodeI
   return coded("INTERNAL", "Cannot complete the request as the server failed; see the node's log");
 }
 
-/** The field a schema error is about, as a path like `body.value`: the missing or unknown property when there is one. */
-function validationField(where: string, instancePath: string, params: Record<string, unknown> | undefined): string {
-  const property = params?.["missingProperty"] ?? params?.["additionalProperty"];
-  return `${where}${instancePath.replaceAll("/", ".")}${property === undefined ? "" : `.${String(property)}`}`;
-}

@@ -186,6 +186,27 @@ export const LogQuery = Type.Object(
 
 export const SnapshotParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+/** Raft node ids travel as u32 in every transport message. */
+const ControllerId = Type.Integer({ minimum: 1, maximum: 0xffff_ffff, description: "A controller's id (its Raft node id)" });
+/** A host name of at most 253 characters, or an IPv6 address in brackets, and a port. */
+const HostPortText = (description: string) => Type.String({ minLength: 1, maxLength: 300, description });
+
+export const MemberRoleSchema = Type.Union([Type.Literal("voter"), Type.Literal("observer")], {
+  description: "voter: counts toward every quorum and may lead; observer: a Raft learner that only receives the log",
+});
+
+export const AddMemberBody = Type.Object(
+  {
+    id: ControllerId,
+    raftAddress: HostPortText("HOST:PORT (or [IPV6]:PORT) where the controller's Raft transport listens"),
+    apiAddress: HostPortText("HOST:PORT (or [IPV6]:PORT) where its HTTP API listens"),
+    role: Type.Optional(MemberRoleSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const MemberParams = Type.Object({ id: ControllerId });
+
 // ---------------------------------------------------------------- responses
 
 export const BrokerAnswer = Type.Object({ broker: BrokerSchema });
@@ -223,9 +244,9 @@ export const SnapshotContentAnswer = Type.Object({ snapshot: SnapshotInfoSchema,
 export const ClusterMemberSchema = Type.Object({
   id: Type.Integer(),
   voter: Type.Boolean(),
-  role: Type.String(),
-  raftAddress: Type.String(),
-  apiUrl: Type.String(),
+  role: Type.String({ description: "leader, follower, preCandidate or candidate for a voter; learner for an observer" }),
+  raftAddress: Type.Union([Type.String(), Type.Null()], { description: "Null where the answering node does not know the member's addresses" }),
+  apiUrl: Type.Union([Type.String(), Type.Null()]),
   matchIndex: Type.Union([Type.Integer(), Type.Null()], { description: "Null where the answering node does not track it (a follower knows only its own)" }),
   lag: Type.Union([Type.Integer(), Type.Null()]),
   lastContactMs: Type.Union([Type.Integer(), Type.Null()]),
@@ -247,6 +268,20 @@ export const ClusterStatusAnswer = Type.Object({
 });
 
 export const TransferLeadershipAnswer = Type.Object({ transferred: Type.Boolean(), leaderId: Type.Integer() });
+
+/** The Raft membership once a change committed. */
+export const MembershipSchema = Type.Object({ voters: Type.Array(Type.Integer()), learners: Type.Array(Type.Integer({ description: "Observers" })) });
+
+export const AddMemberAnswer = Type.Object({
+  membership: MembershipSchema,
+  member: Type.Object({ id: Type.Integer(), role: MemberRoleSchema, raftAddress: Type.String(), apiAddress: Type.String() }),
+});
+
+export const RemoveMemberAnswer = Type.Object({
+  membership: MembershipSchema,
+  removedId: Type.Integer(),
+  unregistered: Type.Boolean({ description: "Whether its registered addresses were dropped too (not when a leader removed itself)" }),
+});
 
 export const ErrorAnswer = Type.Object(
   { code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) },
@@ -277,6 +312,9 @@ export type LogAnswerJson = Static<typeof LogAnswer>;
 export type ClusterStatus = Static<typeof ClusterStatusAnswer>;
 export type ClusterMember = Static<typeof ClusterMemberSchema>;
 export type TransferLeadershipAnswerJson = Static<typeof TransferLeadershipAnswer>;
+export type AddMemberRequest = Static<typeof AddMemberBody>;
+export type AddMemberAnswerJson = Static<typeof AddMemberAnswer>;
+export type RemoveMemberAnswerJson = Static<typeof RemoveMemberAnswer>;
 
 /** Responses of a route: the success schema under its status, errors under 4xx/5xx. */
 export function answers(status: 200 | 201, schema: TSchema): Record<string, TSchema> {

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { CompatProfileName, MemberAddress } from "../controller/config.js";
+import { mergeMemberAddresses, registeredAddress } from "../controller/memberAddresses.js";
+import { MembershipService } from "../controller/membershipService.js";
 import { MetadataService } from "../controller/metadataService.js";
 import { FakeController, ManualClock } from "../controller/testing.js";
 import { buildApp } from "./app.js";
@@ -14,6 +16,7 @@ export interface TestApp {
   readonly app: FastifyInstance;
   readonly controller: FakeController;
   readonly service: MetadataService;
+  readonly membership: MembershipService;
   readonly clock: ManualClock;
 }
 
@@ -37,15 +40,19 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     newUUID: () => uuidOf(++uuids),
     liveness: { heartbeatIntervalMs: 2_000, sessionTimeoutMs: options.sessionTimeoutMs ?? 9_000 },
   });
+  // As in a controller process: the command line's members, then the registered controllers.
+  const members = (): MemberAddress[] => mergeMemberAddresses([options.members ?? testMembers, service.stateMachine.controllers().map(registeredAddress)]);
+  const membership = new MembershipService({ controller, metadata: service, members });
   const app = buildApp({
     controller,
     metadata: service,
-    members: options.members ?? testMembers,
+    membership,
+    members,
     pid: 4242,
     ...(options.bodyBytesMax === undefined ? {} : { bodyBytesMax: options.bodyBytesMax }),
     ...(options.compatProfile === undefined ? {} : { compatProfile: options.compatProfile }),
   });
-  return { app, controller, service, clock };
+  return { app, controller, service, membership, clock };
 }
 
 /** The n-th UUID `testApp` hands out. */

@@ -159,6 +159,38 @@ ID  ROLE      MATCH  LAG  LAST CONTACT  API
     });
   });
 
+  test("cluster add-member adds a voter (or with --observer an observer) and prints the membership; remove-member removes it", async () => {
+    await withBrokers(async (cluster, controllers) => {
+      const added = await yakt(["cluster", "add-member", "--id", "4", "--raft", "127.0.0.1:9104", "--api=127.0.0.1:9004", "--controllers", controllers]);
+      assert.equal(added.stderr, "");
+      assert.equal(added.code, 0);
+      assert.equal(
+        added.stdout,
+        `Added controller 4 as a voter (raft 127.0.0.1:9104, api 127.0.0.1:9004)
+
+voters     1,2,3,4
+observers  -
+`,
+      );
+      const observer = await yakt(["cluster", "add-member", "--id", "5", "--raft", "127.0.0.1:9105", "--api", "127.0.0.1:9005", "--observer", "--json", "--controllers", controllers]);
+      assert.deepEqual(JSON.parse(observer.stdout).membership, { voters: [1, 2, 3, 4], learners: [5] });
+      const removed = await yakt(["cluster", "remove-member", "--id", "4", "--controllers", controllers]);
+      assert.equal(removed.code, 0);
+      assert.equal(
+        removed.stdout,
+        `Removed controller 4; stop its process now
+
+voters     1,2,3
+observers  5
+`,
+      );
+      const again = await yakt(["cluster", "remove-member", "--id", "4", "--controllers", controllers]);
+      assert.equal(again.code, 1);
+      assert.equal(again.stderr, "yakt cluster remove-member: Cannot remove controller 4 as it is neither a member nor registered (UNKNOWN_CONTROLLER)\n");
+      assert.deepEqual(cluster.nodes[1]?.controller.membershipChanges.map((c) => `${c.kind} ${c.nodeId}`), ["addLearner 4", "addVoter 4", "addLearner 5", "removeNode 4"]);
+    });
+  });
+
   test("log tail prints the last offsets' records, or a page from --from; --json the API's page", async () => {
     await withBrokers(async (_cluster, controllers) => {
       await yakt(["topics", "create", "orders", "--controllers", controllers]);
@@ -216,6 +248,10 @@ ID  ROLE      MATCH  LAG  LAST CONTACT  API
       [["cluster", "status", "--controllers", "ftp://h:1"], 'yakt cluster status: Cannot show cluster status as --controllers must list base URLs like http://127.0.0.1:9001: current value is "ftp://h:1"'],
       [["snapshot", "list", "--node", "http://a:1,http://b:2"], 'yakt snapshot list: Cannot list snapshots as --node must list one URL: current value is "http://a:1,http://b:2"'],
       [["log", "tail", "--from", "0"], 'yakt log tail: Cannot read the metadata log as --from must be an integer from 1 to 9007199254740991: current value is "0"'],
+      [["cluster", "add-member", "--id", "4", "--api", "h:1"], "yakt cluster add-member: Cannot add a controller as --raft is required"],
+      [["cluster", "add-member", "--id", "4", "--raft", "h", "--api", "h:1"], 'yakt cluster add-member: Cannot add a controller as --raft must be HOST:PORT: current value is "h"'],
+      [["cluster", "add-member", "--id", "0", "--raft", "h:2", "--api", "h:1"], 'yakt cluster add-member: Cannot add a controller as --id must be an integer from 1 to 4294967295: current value is "0"'],
+      [["cluster", "remove-member"], "yakt cluster remove-member: Cannot remove a controller as --id is required"],
     ];
     for (const [argv, message] of cases) {
       const ran = await yakt(argv);

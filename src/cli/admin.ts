@@ -4,7 +4,8 @@ import { AdminClient } from "../client/adminClient.js";
 import { AdminError } from "../client/adminError.js";
 import { assert } from "../shared/assert.js";
 import { limits } from "../shared/limits.js";
-import { brokersTable, clusterStatusText, logHeader, logLine, snapshotsTable, snapshotTaken, topicDescription, topicsTable, topicWritten } from "./adminOutput.js";
+import { parseHostPort } from "../controller/config.js";
+import { brokersTable, clusterStatusText, logHeader, logLine, memberAdded, memberRemoved, snapshotsTable, snapshotTaken, topicDescription, topicsTable, topicWritten } from "./adminOutput.js";
 import { planDevControllers } from "./dev.js";
 import { parseFlags } from "./flags.js";
 import type { FlagSpec, ParsedFlags } from "./flags.js";
@@ -71,12 +72,18 @@ interface Command {
   readonly description: string;
   readonly positionals: readonly string[];
   readonly flags: readonly FlagSpec[];
+  /** Flags the command cannot run without. */
+  readonly required?: readonly string[];
   readonly flagsHelp: FlagHelp;
   /** Runs the command; resolves with its exit status. An `AdminError` becomes exit status 1. */
   readonly run: (context: Context) => Promise<number>;
 }
 
 const nodeFlag: FlagSpec = { name: "--node", kind: "string" };
+/** Controller ids are Raft node ids, which travel as u32. */
+const controllerIdFlag: FlagSpec = { name: "--id", kind: "integer", min: 1, max: 0xffff_ffff };
+/** Flags whose value is an address, HOST:PORT or [IPV6]:PORT. */
+const addressFlags: readonly string[] = ["--raft", "--api"];
 const nodeFlagHelp: FlagHelp = [["--node URL", "the controller whose snapshots these are (default: the leader)"]];
 
 const commands: readonly Command[] = [
@@ -184,6 +191,51 @@ const commands: readonly Command[] = [
     },
   },
   {
+    group: "cluster",
+    name: "add-member",
+    action: "add a controller",
+    synopsis: "--id N --raft HOST:PORT --api HOST:PORT [--observer]",
+    description: `Adds controller N, started with "yakt controller --id N … --join": registers its addresses, adds it as
+an observer (a Raft learner) and, unless --observer, makes it a voter once it has caught up with the leader
+(waiting up to 30 s). One change at a time. A controller that does not catch up stays an observer: run
+the same command again to promote it.`,
+    positionals: [],
+    flags: [controllerIdFlag, { name: "--raft", kind: "string" }, { name: "--api", kind: "string" }, { name: "--observer", kind: "boolean" }],
+    required: ["--id", "--raft", "--api"],
+    flagsHelp: [
+      ["--id N", "the new controller's id (its --id)"],
+      ["--raft HOST:PORT", "where its Raft transport listens (its --raft)"],
+      ["--api HOST:PORT", "where its HTTP API listens (its --api)"],
+      ["--observer", "leave it an observer: it receives the log but does not vote"],
+    ],
+    run: async ({ flags, json, out, client }) => {
+      const answer = await client().addMember({
+        id: requiredInteger(flags, "--id"),
+        raftAddress: requiredString(flags, "--raft"),
+        apiAddress: requiredString(flags, "--api"),
+        role: flags.booleans.has("--observer") ? "observer" : "voter",
+      });
+      out(json ? jsonText(answer) : memberAdded(answer));
+      return 0;
+    },
+  },
+  {
+    group: "cluster",
+    name: "remove-member",
+    action: "remove a controller",
+    synopsis: "--id N",
+    description: "Removes controller N, voter or observer; removing the leader hands leadership to another voter first.\nStop the removed controller's process afterwards.",
+    positionals: [],
+    flags: [controllerIdFlag],
+    required: ["--id"],
+    flagsHelp: [["--id N", "the controller to remove"]],
+    run: async ({ flags, json, out, client }) => {
+      const answer = await client().removeMember(requiredInteger(flags, "--id"));
+      out(json ? jsonText(answer) : memberRemoved(answer));
+      return 0;
+    },
+  },
+  {
     group: "log",
     name: "tail",
     action: "read the metadata log",
@@ -260,7 +312,7 @@ export async function adminCommand(argv: readonly string[], io: AdminIo): Promis
     io.stdout.write(`${usage(command)}\n`);
     return 0;
   }
-  const checked = parsed.kind === "error" ? { error: parsed.reason } : checkFlags(parsed.flags);
+  const checked = parsed.kind === "error" ? { error: parsed.reason } : checkFlags(parsed.flags, command.required ?? []);
   if ("error" in checked) {
     io.stderr.write(`yakt ${group} ${name}: Cannot ${command.action} as ${checked.error}\n\n${usage(command)}\n`);
     return 2;
@@ -279,8 +331,15 @@ async function runCommand(command: Command, context: Context): Promise<number> {
   }
 }
 
-/** Checks what the flag parser cannot: URLs and statuses. */
-function checkFlags(flags: ParsedFlags): { readonly error: string } | { readonly context: (io: AdminIo) => Context } {
+/** Checks what the flag parser cannot: required flags, URLs, addresses and statuses. */
+function checkFlags(flags: ParsedFlags, required: readonly string[]): { readonly error: string } | { readonly context: (io: AdminIo) => Context } {
+  const missing = required.find((flag) => !flags.strings.has(flag) && !flags.integers.has(flag));
+  if (missing !== undefined) return { error: `${missing} is required` };
+  for (const flag of addressFlags) {
+    const text = flags.strings.get(flag);
+    const parsed = text === undefined ? undefined : parseHostPort(text, flag);
+    if (parsed !== undefined && !parsed.ok) return { error: `${parsed.error}: current value is ${JSON.stringify(text)}` };
+  }
   const controllers = parseUrls(flags.strings.get("--controllers") ?? devControllerUrls.join(","), "--controllers", controllersCountMax);
   if (typeof controllers === "string") return { error: controllers };
   const nodeText = flags.strings.get("--node");
@@ -393,6 +452,18 @@ function interruptSignal(): { readonly signal: AbortSignal; readonly dispose: ()
       process.off("SIGTERM", onSignal);
     },
   };
+}
+
+function requiredInteger(flags: ParsedFlags, flag: string): number {
+  const value = flags.integers.get(flag);
+  assert(value !== undefined, `checkFlags makes sure ${flag} is given`);
+  return value;
+}
+
+function requiredString(flags: ParsedFlags, flag: string): string {
+  const value = flags.strings.get(flag);
+  assert(value !== undefined, `checkFlags makes sure ${flag} is given`);
+  return value;
 }
 
 function positional(flags: ParsedFlags, index: number): string {

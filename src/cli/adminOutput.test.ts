@@ -24,7 +24,7 @@ test("brokersTable() brackets IPv6 hosts and sorts by id", () => {
   assert.equal(brokersTable([]), "no brokers");
 });
 
-test("clusterStatusText() says when no leader is known and whose view it shows", () => {
+test("clusterStatusText() says when no leader is known and whose view it shows; a member whose address is unknown shows -", () => {
   const status: ClusterStatus = {
     nodeId: 3,
     pid: 1,
@@ -37,7 +37,10 @@ test("clusterStatusText() says when no leader is known and whose view it shows",
     lastIndex: 6,
     snapshotIndex: 0,
     election: { tickIntervalMs: 10, electionTimeoutMs: 300, heartbeatIntervalMs: 50 },
-    members: [{ id: 3, voter: true, role: "candidate", raftAddress: "h:3", apiUrl: "http://h:3", matchIndex: 6, lag: null, lastContactMs: 0 }],
+    members: [
+      { id: 3, voter: true, role: "candidate", raftAddress: "h:3", apiUrl: "http://h:3", matchIndex: 6, lag: null, lastContactMs: 0 },
+      { id: 4, voter: false, role: "learner", raftAddress: null, apiUrl: null, matchIndex: null, lag: null, lastContactMs: null },
+    ],
   };
   assert.equal(
     clusterStatusText(status),
@@ -47,6 +50,7 @@ commit  5 (applied 5, last 6, snapshot 0)
 
 ID  ROLE       MATCH  LAG  LAST CONTACT  API
 3   candidate  6      -    -             http://h:3
+4   learner    -      -    -             -
 
 as seen by controller 3 (candidate): only the leader knows every member's match, lag and last contact`,
   );

@@ -1,4 +1,4 @@
-import type { Broker, MetadataRecordJson, SnapshotInfo, Topic, TopicWriteAnswerJson } from "../api/schemas.js";
+import type { AddMemberAnswerJson, Broker, MetadataRecordJson, RemoveMemberAnswerJson, SnapshotInfo, Topic, TopicWriteAnswerJson } from "../api/schemas.js";
 import type { ClusterStatus, SnapshotsAnswerJson } from "../client/adminClient.js";
 import { formatHostPort } from "../controller/config.js";
 import { formatTable } from "./table.js";
@@ -62,10 +62,28 @@ export function clusterStatusText(status: ClusterStatus): string {
   ]);
   const members = [...status.members]
     .sort((a, b) => a.id - b.id)
-    .map((m) => [String(m.id), m.role, orDash(m.matchIndex), orDash(m.lag), m.id === status.nodeId || m.lastContactMs === null ? "-" : `${m.lastContactMs} ms`, m.apiUrl]);
+    .map((m) => [String(m.id), m.role, orDash(m.matchIndex), orDash(m.lag), m.id === status.nodeId || m.lastContactMs === null ? "-" : `${m.lastContactMs} ms`, m.apiUrl ?? "-"]);
   const table = formatTable([["ID", "ROLE", "MATCH", "LAG", "LAST CONTACT", "API"], ...members]);
   const seenFrom = status.role === "leader" ? "" : `\n\nas seen by controller ${status.nodeId} (${status.role}): only the leader knows every member's match, lag and last contact`;
   return `${summary}\n\n${table}${seenFrom}`;
+}
+
+export function memberAdded(answer: AddMemberAnswerJson): string {
+  const { member } = answer;
+  const as = member.role === "voter" ? "a voter" : "an observer";
+  return `Added controller ${member.id} as ${as} (raft ${member.raftAddress}, api ${member.apiAddress})\n\n${membershipTable(answer.membership)}`;
+}
+
+export function memberRemoved(answer: RemoveMemberAnswerJson): string {
+  return `Removed controller ${answer.removedId}; stop its process now\n\n${membershipTable(answer.membership)}`;
+}
+
+function membershipTable(membership: { readonly voters: readonly number[]; readonly learners: readonly number[] }): string {
+  const ids = (list: readonly number[]): string => (list.length === 0 ? "-" : list.join(","));
+  return formatTable([
+    ["voters", ids(membership.voters)],
+    ["observers", ids(membership.learners)],
+  ]);
 }
 
 function orDash(value: number | null): string {

@@ -37,6 +37,7 @@ test("the canonical form without this node in --peers adds it, sorts members by 
     raft: { host: "127.0.0.1", port: 9102 },
     api: { host: "127.0.0.1", port: 9002 },
     members: expectedMembers,
+    join: false,
     clusterId: "yakt",
     election: defaultElectionSettings,
     snapshot: defaultSnapshotSettings,
@@ -134,9 +135,19 @@ test("-h and --help ask for help, wherever they stand", () => {
 
 test("the usage documents every flag", () => {
   const flags = ["--id", "--raft", "--api", "--peers", "--data", "-i ", "-a ", "-e ", "--cluster-id", "--tick-ms", "--election-ticks"];
-  for (const flag of [...flags, "--heartbeat-ticks", "--snapshot-entries", "--snapshot-bytes", "-h, --help", "+ 1000"]) {
+  for (const flag of [...flags, "--heartbeat-ticks", "--snapshot-entries", "--snapshot-bytes", "--join", "-h, --help", "+ 1000"]) {
     assert.ok(controllerUsage.includes(flag), flag);
   }
+});
+
+test("--join starts a node that joins a running cluster; it takes no value, in both forms", () => {
+  const joining = config([...canonical, "--join"]);
+  assert.equal(joining.join, true);
+  assert.deepEqual(joining.members, expectedMembers, "--peers still names the members it must reach");
+  assert.equal(config(["--join", ...pyraft]).join, true);
+  assert.match(error([...canonical, "--join=yes"]), /--join takes no value: current value is "--join=yes"/);
+  assert.match(error([...canonical, "--join", "--join"]), /--join is given twice/);
+  assert.match(error(["--id", "--join", ...canonical.slice(2)]), /--id needs a value/);
 });
 
 test("unknown flags, missing values, repeated flags and positional arguments are refused", () => {

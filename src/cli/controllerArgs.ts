@@ -1,6 +1,5 @@
 // The `yakt controller` command line, parsed into a ControllerConfig without any IO.
-import { isIPv6 } from "node:net";
-import { compatProfileNames, defaultCompatProfile, defaultElectionSettings, defaultSnapshotSettings, formatHostPort } from "../controller/config.js";
+import { compatProfileNames, defaultCompatProfile, defaultElectionSettings, defaultSnapshotSettings, formatHostPort, parseHostPort as parseAddress, parsePort as parsePortText } from "../controller/config.js";
 import type { CompatProfileName, ControllerConfig, ElectionSettings, HostPort, MemberAddress, SnapshotSettings } from "../controller/config.js";
 import { defaultLivenessSettings } from "../controller/brokerLiveness.js";
 import type { LivenessSettings } from "../controller/brokerLiveness.js";
@@ -18,9 +17,6 @@ const nodeIdMax = 0xffff_ffff;
 export const pyraftApiPortOffset = 1000;
 const tickIntervalMsMax = 1000;
 const clusterIdPattern = /^[A-Za-z0-9._-]+$/;
-/** Host names and IPv4 addresses; IPv6 addresses come in brackets and are checked apart. */
-const hostPattern = /^[A-Za-z0-9._-]+$/;
-const hostBytesMax = 253;
 
 export const controllerUsage = `Usage: yakt controller --id N --raft HOST:PORT --api HOST:PORT --peers ID@HOST:RAFT_PORT:API_PORT,… [options]
        yakt controller -i N -a HOST:PORT -e ID/HOST:PORT,… [--api HOST:PORT] [options]
@@ -34,6 +30,10 @@ Runs one controller of the Raft metadata quorum until SIGTERM or SIGINT.
                        this controller may be left out (it is added from --raft and --api) or listed with
                        the same addresses
   --data DIR           data directory (default data/controller-<id>)
+  --join               join a running cluster instead of founding one: start with no membership, never
+                       campaign, and wait until the leader adds this controller (yakt cluster add-member);
+                       --peers then lists the running cluster's members and this one. Ignored once the
+                       data directory holds a log
 
 Pyraft form, as earlier implementations take it:
   -i N                 this controller's id
@@ -41,7 +41,7 @@ Pyraft form, as earlier implementations take it:
   -e LIST              the other members' Raft addresses, comma-separated, each ID/HOST:PORT (this
                        controller may be listed with the same address)
   Every member's API port is its Raft port + ${pyraftApiPortOffset} on the same host; --api HOST:PORT overrides
-  this controller's own. --data works as above. -i/-a/-e cannot be mixed with --id/--raft/--peers.
+  this controller's own. --data and --join work as above. -i/-a/-e cannot be mixed with --id/--raft/--peers.
 
 Options of both forms:
   --cluster-id S        refuse connections from other clusters: 1 to ${limits.transport.clusterIdBytesMax} of A-Z a-z 0-9 . _ - (default yakt)
@@ -62,6 +62,9 @@ Options of both forms:
 Flags take "--flag value" or "--flag=value". IPv6 hosts go in brackets: [::1]:9101.
 At most ${limits.raft.membersCountMax} members; ids and every Raft and API address must be distinct.
 Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad flags.`;
+
+/** Flags that take no value, by spelling. */
+const booleanFlags: ReadonlySet<string> = new Set(["--join"]);
 
 /** Flags that take a value, by spelling. */
 const valueFlags: ReadonlySet<string> = new Set([
@@ -105,7 +108,7 @@ export function parseControllerArgs(argv: readonly string[]): ParsedControllerAr
   }
 }
 
-/** Flag spelling → value. Every flag takes a value and may appear once. */
+/** Flag spelling → value ("" for a boolean flag). Every flag may appear once. */
 function readFlags(argv: readonly string[]): ReadonlyMap<string, string> {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -113,13 +116,17 @@ function readFlags(argv: readonly string[]): ReadonlyMap<string, string> {
     if (!arg.startsWith("-") || arg === "-") fail("it takes no positional arguments", arg);
     const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const flag = equals === -1 ? arg : arg.slice(0, equals);
-    if (!valueFlags.has(flag)) fail(`${flag} is not a flag of yakt controller`, arg);
+    if (!valueFlags.has(flag) && !booleanFlags.has(flag)) fail(`${flag} is not a flag of yakt controller`, arg);
     let value: string;
-    if (equals !== -1) {
+    if (booleanFlags.has(flag)) {
+      if (equals !== -1) fail(`${flag} takes no value`, arg);
+      if (values.has(flag)) fail(`${flag} is given twice`);
+      value = "";
+    } else if (equals !== -1) {
       value = arg.slice(equals + 1);
     } else {
       const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--") || valueFlags.has(next)) fail(`${flag} needs a value`);
+      if (next === undefined || next.startsWith("--") || valueFlags.has(next) || booleanFlags.has(next)) fail(`${flag} needs a value`);
       value = next;
       i++;
     }
@@ -152,6 +159,7 @@ function buildConfig(values: ReadonlyMap<string, string>): ControllerConfig {
     raft: self.raft,
     api: self.api,
     members,
+    join: values.has("--join"),
     clusterId: parseClusterId(values.get("--cluster-id")),
     election: parseElection(values),
     snapshot: parseSnapshot(values),
@@ -272,31 +280,14 @@ function parseNodeId(text: string, subject: string, shown = text): NodeId {
 
 /** `HOST:PORT` or `[IPV6]:PORT`. The host is kept without brackets, as `net.listen` takes it. */
 function parseHostPort(text: string, what: string, shown = text): HostPort {
-  let host: string;
-  let portText: string;
-  if (text.startsWith("[")) {
-    const close = text.indexOf("]");
-    if (close === -1 || text[close + 1] !== ":") fail(`${what} must be [IPV6]:PORT`, shown);
-    host = text.slice(1, close);
-    portText = text.slice(close + 2);
-    if (!isIPv6(host)) fail(`${what} must hold an IPv6 address in brackets`, shown);
-  } else {
-    const colon = text.lastIndexOf(":");
-    if (colon === -1) fail(`${what} must be HOST:PORT`, shown);
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(":")) fail(`${what} must put an IPv6 address in brackets, as in [::1]:9101`, shown);
-    if (host === "") fail(`${what} must name a host`, shown);
-    if (!hostPattern.test(host) || host.length > hostBytesMax) {
-      fail(`${what} must name a host by at most ${hostBytesMax} letters, digits, dots, dashes and underscores`, shown);
-    }
-  }
-  return { host, port: parsePort(portText, what, shown) };
+  const parsed = parseAddress(text, what);
+  if (!parsed.ok) fail(parsed.error, shown);
+  return parsed.value;
 }
 
 function parsePort(text: string, what: string, shown: string): number {
-  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : 0;
-  if (port < 1 || port > 65_535) fail(`${what} must have a port from 1 to 65535`, shown);
+  const port = parsePortText(text);
+  if (port === undefined) fail(`${what} must have a port from 1 to 65535`, shown);
   return port;
 }
 

@@ -269,6 +269,30 @@ describe("AdminClient", () => {
     });
   });
 
+  test("adds and removes controllers through a follower; a pending change is retried, a learner that did not catch up is not", async () => {
+    await withCluster(3, 2, async (cluster) => {
+      const [follower, leader] = [nodeOf(cluster, 1), nodeOf(cluster, 2)];
+      const { sleeps, sleep } = recordingSleep();
+      const admin = client([follower.url], sleep);
+      const added = await admin.addMember({ id: 4, raftAddress: "127.0.0.1:9104", apiAddress: "127.0.0.1:9004" });
+      assert.deepEqual(added.membership, { voters: [1, 2, 3, 4], learners: [] });
+      assert.equal(added.member.role, "voter");
+      assert.deepEqual(leader.controller.membershipChanges.map((c) => c.kind), ["addLearner", "addVoter"]);
+
+      leader.controller.membershipError = new ControllerError("MEMBERSHIP_CHANGE_PENDING", "Cannot change the membership as the change at index 9 has not committed yet", { outcome: "not_applied" });
+      const removed = await admin.removeMember(4);
+      assert.deepEqual([removed.removedId, removed.membership.voters, removed.unregistered], [4, [1, 2, 3], true]);
+      assert.equal(sleeps.length, 1, "retried once after Retry-After");
+
+      leader.controller.lagging.add(5);
+      const lagging = await rejection(admin.addMember({ id: 5, raftAddress: "127.0.0.1:9105", apiAddress: "127.0.0.1:9005", role: "voter" }));
+      assert.deepEqual([lagging.code, lagging.status, lagging.attempts.count], ["LEARNER_NOT_CAUGHT_UP", 503, 1]);
+      assert.deepEqual(leader.controller.current.membership, { voters: [1, 2, 3], learners: [5] });
+      const unknown = await rejection(admin.removeMember(9));
+      assert.deepEqual([unknown.code, unknown.status, unknown.field], ["UNKNOWN_CONTROLLER", 404, "id"]);
+    });
+  });
+
   test("an aborted signal ends the back-off with ABORTED", async () => {
     await withCluster(1, 1, async (cluster) => {
       const leader = nodeOf(cluster, 1);

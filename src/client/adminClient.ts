@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleepMs } from "node:timers/promises";
 import type { Static } from "typebox";
 import type {
+  AddMemberAnswerJson,
+  AddMemberRequest,
   BrokerAnswer,
   BrokerMetadataAnswerJson,
   ClusterStatus,
@@ -20,6 +22,7 @@ import type {
   ProducerWriteAnswerJson,
   RegisterBrokerRequest,
   RegisterProducerRequest,
+  RemoveMemberAnswerJson,
   SnapshotAnswer,
   SnapshotContentAnswer,
   SnapshotsAnswer,
@@ -85,6 +88,11 @@ export const adminClientDefaults = {
   backoffMsMax: 3_000,
   /** Above the controllers' own forwardTimeoutMs (10 s), so that a forwarded write's FORWARD_FAILED reaches us. */
   requestTimeoutMs: 15_000,
+  /**
+   * Adding a voter waits until it has caught up: above the controllers' catch-up bound (30 s) plus the
+   * forwarding bound (10 s), so that their own answer (LEARNER_NOT_CAUGHT_UP, FORWARD_FAILED) reaches us.
+   */
+  addMemberTimeoutMs: 45_000,
 } as const;
 
 /** Controllers one client may be given: a cluster has at most 32 members (limits.raft.membersCountMax). */
@@ -105,6 +113,8 @@ interface Call {
   /** A per-node request: only this node is asked, it is never redirected. */
   readonly node?: string;
   readonly attemptsMax?: number;
+  /** One attempt's bound when this call may take longer than `requestTimeoutMs`. */
+  readonly timeoutMs?: number;
 }
 
 type Sent =
@@ -293,6 +303,26 @@ export class AdminClient {
     return this.call({ method: "POST", path: "/v1/cluster/transfer-leadership", body: options.targetId === undefined ? {} : { targetId: options.targetId }, idempotent: false });
   }
 
+  /**
+   * Adds controller `id` (started with `yakt controller --join`): its addresses are registered, it joins
+   * as an observer and, unless `role` is "observer", is promoted to voter once it has caught up — the
+   * call may wait that long. Not idempotent (repeated after it succeeded, it is CONTROLLER_EXISTS), so it
+   * is retried only when it was not applied (NO_LEADER, MEMBERSHIP_CHANGE_PENDING, …). A learner that did
+   * not catch up in time fails with LEARNER_NOT_CAUGHT_UP and stays an observer: the same call again
+   * promotes it.
+   */
+  addMember(request: AddMemberRequest): Promise<AddMemberAnswerJson> {
+    return this.call({ method: "POST", path: "/v1/cluster/members", body: request, idempotent: false, timeoutMs: Math.max(this.requestTimeoutMs, adminClientDefaults.addMemberTimeoutMs) });
+  }
+
+  /**
+   * Removes controller `id`, voter or observer; the leader removing itself hands leadership over. Not
+   * idempotent (repeated after it succeeded, the id is unknown), so retried only when it was not applied.
+   */
+  removeMember(id: number): Promise<RemoveMemberAnswerJson> {
+    return this.call({ method: "DELETE", path: `/v1/cluster/members/${id}`, idempotent: false });
+  }
+
   // ------------------------------------------------------------ plumbing
 
   private read<T>(path: string): Promise<T> {
@@ -368,7 +398,8 @@ export class AdminClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (call.body !== undefined) headers["content-type"] = "application/json";
     if (call.idempotencyKey !== undefined) headers["idempotency-key"] = call.idempotencyKey;
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const timeoutMs = call.timeoutMs ?? this.requestTimeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
       const response = await fetch(`${url}${call.path}`, {
         method: call.method,
@@ -381,7 +412,7 @@ export class AdminClient {
     } catch (error) {
       if (this.signal?.aborted === true) throw aborted();
       const failure: TransportFailure = timeout.aborted ? "timeout" : isRefused(error) ? "refused" : "broken";
-      return { kind: "failure", failure, message: failureMessage(url, failure, error, this.requestTimeoutMs) };
+      return { kind: "failure", failure, message: failureMessage(url, failure, error, timeoutMs) };
     }
   }
 }

@@ -1,4 +1,7 @@
+import { isIPv6 } from "node:net";
 import type { NodeId } from "../raft/types.js";
+import type { Result } from "../shared/result.js";
+import { err, ok } from "../shared/result.js";
 import type { LivenessSettings } from "./brokerLiveness.js";
 
 /** A host and port, as given on the command line (`127.0.0.1:9101`). */
@@ -10,6 +13,48 @@ export interface HostPort {
 /** Host and port as written on the command line and in URLs: IPv6 hosts in brackets. */
 export function formatHostPort(address: HostPort): string {
   return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Host names and IPv4 addresses; IPv6 addresses come in brackets and are checked apart. */
+const hostPattern = /^[A-Za-z0-9._-]+$/;
+const hostBytesMax = 253;
+
+/**
+ * Parses `HOST:PORT` or `[IPV6]:PORT`, as the command line and the membership API take addresses; the
+ * host is kept without brackets, as `net.listen` takes it. The error completes a sentence about `what`
+ * ("--raft must be HOST:PORT"); the caller adds the value.
+ */
+export function parseHostPort(text: string, what: string): Result<HostPort, string> {
+  let host: string;
+  let portText: string;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close === -1 || text[close + 1] !== ":") return err(`${what} must be [IPV6]:PORT`);
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+    if (!isIPv6(host)) return err(`${what} must hold an IPv6 address in brackets`);
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon === -1) return err(`${what} must be HOST:PORT`);
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(":")) return err(`${what} must put an IPv6 address in brackets, as in [::1]:9101`);
+    if (host === "") return err(`${what} must name a host`);
+    if (!hostPattern.test(host) || host.length > hostBytesMax) return err(`${what} must name a host by at most ${hostBytesMax} letters, digits, dots, dashes and underscores`);
+  }
+  const port = parsePort(portText);
+  return port === undefined ? err(`${what} must have a port from 1 to 65535`) : ok({ host, port });
+}
+
+/** A port written in decimal, 1 to 65535; undefined for anything else. */
+export function parsePort(text: string): number | undefined {
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : 0;
+  return port >= 1 && port <= 65_535 ? port : undefined;
+}
+
+/** Whether two addresses are the same, comparing host names without case (the check is textual: no DNS). */
+export function sameHostPort(a: HostPort, b: HostPort): boolean {
+  return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
 }
 
 /** One member of the initial cluster: where its Raft transport and its HTTP API listen. */
@@ -79,8 +124,16 @@ export interface ControllerConfig {
   readonly raft: HostPort;
   /** Address the HTTP API listens on. */
   readonly api: HostPort;
-  /** Every member of the initial cluster, this node included, ordered by id. */
+  /**
+   * Every member of the initial cluster, this node included, ordered by id. For a node that joins, the
+   * members it must be able to reach (at least the leader that will add it), itself included.
+   */
   readonly members: readonly MemberAddress[];
+  /**
+   * Join an existing cluster: start with an empty membership (no bootstrap of its own), never campaign,
+   * and wait for the leader to add this node (`POST /v1/cluster/members`). Ignored once storage holds anything.
+   */
+  readonly join: boolean;
   /** Connections between controllers of different clusters are refused. */
   readonly clusterId: string;
   readonly election: ElectionSettings;

@@ -74,7 +74,14 @@ class TestCluster {
     return node;
   }
 
-  async boot(id: NodeId, dir: string, wrap: (storage: RaftStorage) => ControllerStorage = (s) => s): Promise<TestNode> {
+  /** Boots a node with a fresh directory that joins the cluster: it starts with no membership. */
+  async bootJoining(id: NodeId): Promise<TestNode> {
+    const dir = await mkdtemp(join(tmpdir(), `yakt-controller-${id}-`));
+    dirs.push(dir);
+    return this.boot(id, dir, (s) => s, []);
+  }
+
+  async boot(id: NodeId, dir: string, wrap: (storage: RaftStorage) => ControllerStorage = (s) => s, voters: readonly NodeId[] = this.ids): Promise<TestNode> {
     const { storage, initialState } = await RaftStorage.open(dir);
     const kv = new KvStateMachine();
     const cutOff = new Set<NodeId>();
@@ -82,7 +89,7 @@ class TestCluster {
     const node: TestNode = { id, dir, kv, storage, transport, cutOff, fatal: undefined, controller: undefined as never };
     const controller = new Controller({
       id,
-      voters: this.ids,
+      voters,
       election,
       snapshot: this.snapshot,
       storage: wrap(storage),
@@ -341,6 +348,106 @@ describe("Controller", () => {
     assert.equal(error.code, "STORAGE_FAILED");
     assert.match(node.fatal?.message ?? "", /EIO/);
     assert.equal((await rejection(put(node, "b", "y"))).code, "STORAGE_FAILED");
+    await cluster.stopAll();
+  });
+
+  test("changeMembership() adds a node that joined with no membership as a learner; once it has caught up it is promoted to voter", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    for (let i = 0; i < 5; i++) await put(leader, `k${i}`, `v${i}`);
+    const joiner = await cluster.bootJoining(4);
+    for (let i = 0; i < 3 * election.electionTimeoutTicks; i++) joiner.controller.tick();
+    assert.equal(joiner.controller.status().term, 0, "a joining node never campaigns");
+    assert.deepEqual(joiner.controller.status().membership, { voters: [], learners: [] });
+
+    const added = await leader.controller.changeMembership({ kind: "addLearner", nodeId: 4 });
+    assert.ok(added.index > leader.kv.get("k4")!.index);
+    assert.deepEqual(leader.controller.status().membership, { voters: [1, 2, 3], learners: [4] });
+    const commitIndex = leader.controller.status().commitIndex;
+    // No tick needed: the leader probes the learner once the change commits, and the learner, refusing
+    // index 0, is sent the cluster's initial membership (the snapshot at index 0), then the entries.
+    await leader.controller.awaitMatch(4, commitIndex, 10_000);
+    await until(() => joiner.kv.get("k4")?.value === "v4", "the learner to apply the writes made before it joined");
+    assert.deepEqual(joiner.controller.status().membership, { voters: [1, 2, 3], learners: [4] });
+
+    await leader.controller.changeMembership({ kind: "addVoter", nodeId: 4 });
+    assert.deepEqual(leader.controller.status().membership, { voters: [1, 2, 3, 4], learners: [] });
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => joiner.controller.status().membership.voters.length === 4, "the new voter to learn it is one");
+    assert.equal(joiner.controller.status().term, leader.controller.status().term);
+
+    // Restarted, it keeps the cluster's initial membership (the snapshot at index 0 it was sent is on
+    // its disk): replaying the changes from an empty membership would make it the only voter.
+    const dir = joiner.dir;
+    await cluster.crash(4);
+    const restarted = await cluster.boot(4, dir, (s) => s, []);
+    const votersAfterRestart = restarted.controller.status().membership.voters;
+    assert.deepEqual(votersAfterRestart.filter((id) => id !== 4), [1, 2, 3], `it knows the initial voters: ${votersAfterRestart.join(",")}`);
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => restarted.controller.status().membership.voters.length === 4 && restarted.kv.get("k4")?.value === "v4", "the restarted voter to catch up");
+    assert.equal(leader.controller.status().role, "leader");
+    await cluster.stopAll();
+  });
+
+  test("awaitMatch() fails with LEARNER_NOT_CAUGHT_UP once its timeout has passed in ticks, and the learner stays a learner", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    await leader.controller.changeMembership({ kind: "addLearner", nodeId: 5 });
+    const timeoutMs = 5 * election.tickIntervalMs;
+    const failed = rejection(leader.controller.awaitMatch(5, leader.controller.status().commitIndex, timeoutMs));
+    for (let i = 0; i < 5; i++) leader.controller.tick();
+    const error = await failed;
+    assert.equal(error.code, "LEARNER_NOT_CAUGHT_UP");
+    assert.match(error.message, /controller 5 caught up as its match index is 0, below \d+, after 50 ms/);
+    assert.equal(error.retriable, true);
+    assert.deepEqual(leader.controller.status().membership, { voters: [1, 2, 3], learners: [5] });
+    await cluster.stopAll();
+  });
+
+  test("changeMembership() is refused: NOT_LEADER on a follower, MEMBERSHIP_CHANGE_PENDING while one is uncommitted, INVALID_MEMBERSHIP_CHANGE when it does not fit", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    await until(() => cluster.node(2).controller.status().leaderId === 1, "the follower to learn the leader");
+    const onFollower = await rejection(cluster.node(2).controller.changeMembership({ kind: "addLearner", nodeId: 5 }));
+    assert.equal(onFollower.code, "NOT_LEADER");
+    assert.equal(onFollower.details.leaderId, 1);
+
+    const first = leader.controller.changeMembership({ kind: "addLearner", nodeId: 5 });
+    const pending = await rejection(leader.controller.changeMembership({ kind: "addLearner", nodeId: 6 }));
+    assert.equal(pending.code, "MEMBERSHIP_CHANGE_PENDING");
+    assert.equal(pending.retriable, true);
+    await first;
+    const twice = await rejection(leader.controller.changeMembership({ kind: "addVoter", nodeId: 2 }));
+    assert.equal(twice.code, "INVALID_MEMBERSHIP_CHANGE");
+    assert.equal(twice.message, "Cannot change the membership as node 2 is already a voter");
+    assert.equal(twice.retriable, false);
+    await cluster.stopAll();
+
+    const single = await TestCluster.start([1]);
+    const only = await single.electLeader(1);
+    const last = await rejection(only.controller.changeMembership({ kind: "removeNode", nodeId: 1 }));
+    assert.equal(last.code, "INVALID_MEMBERSHIP_CHANGE");
+    assert.match(last.message, /node 1 is the last voter/);
+    await single.stopAll();
+  });
+
+  test("a leader that removes itself resolves once the removal commits, steps down, and a remaining voter takes over", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const leader = await cluster.electLeader(1);
+    await put(leader, "a", "x");
+    cluster.tickAll(election.heartbeatIntervalTicks);
+    await until(() => leader.controller.status().progress.every((p) => p.matchIndex === leader.controller.status().lastIndex), "followers to catch up");
+    const removed = await leader.controller.changeMembership({ kind: "removeNode", nodeId: 1 });
+    assert.ok(removed.index > 0);
+    assert.deepEqual(leader.controller.status().membership, { voters: [2, 3], learners: [] });
+    const leads = (id: NodeId): boolean => {
+      const status = cluster.node(id).controller.status();
+      return status.role === "leader" && status.commitIndex >= status.lastIndex;
+    };
+    await until(() => leads(2) || leads(3), "a remaining voter to lead");
+    assert.notEqual(leader.controller.status().role, "leader");
+    const next = cluster.node(leads(2) ? 2 : 3);
+    assert.deepEqual((await put(next, "b", "y")).result, { ok: true, key: "b", version: 1 });
     await cluster.stopAll();
   });
 });

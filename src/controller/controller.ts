@@ -1,7 +1,7 @@
 import type { RaftConfig } from "../raft/config.js";
 import { RaftNode } from "../raft/node.js";
 import type { NodeStatus } from "../raft/node.js";
-import type { Entry, HardState, InitialState, Message, NodeId, Ready, ReadState, RoleKind, Snapshot } from "../raft/types.js";
+import type { Entry, HardState, InitialState, MembershipChange, Message, NodeId, Ready, ReadState, RoleKind, Snapshot } from "../raft/types.js";
 import { assert } from "../shared/assert.js";
 import { createPrng } from "../shared/prng.js";
 import type { ElectionSettings, SnapshotSettings } from "./config.js";
@@ -49,7 +49,10 @@ export const silentControllerLog: ControllerLog = { info: () => {}, warn: () => 
 
 export interface ControllerOptions<Result> {
   readonly id: NodeId;
-  /** Voters of a brand-new cluster; ignored once storage holds anything. */
+  /**
+   * Voters of a brand-new cluster; ignored once storage holds anything. Empty for a node that joins an
+   * existing cluster: it never campaigns, and learns the membership from the leader that adds it.
+   */
   readonly voters: readonly NodeId[];
   readonly election: ElectionSettings;
   readonly snapshot: SnapshotSettings;
@@ -79,6 +82,16 @@ export interface Applied<Result> {
 interface PendingProposal<Result> {
   readonly term: number;
   readonly resolve: (applied: Applied<Result>) => void;
+  readonly reject: (error: ControllerError) => void;
+}
+
+/** A caller waiting until a follower's match index reaches `index` on this leader. */
+interface MatchWaiter {
+  readonly nodeId: NodeId;
+  readonly index: number;
+  readonly timeoutMs: number;
+  readonly deadlineTick: number;
+  readonly resolve: () => void;
   readonly reject: (error: ControllerError) => void;
 }
 
@@ -125,6 +138,7 @@ export class Controller<Result> {
   private nextReadId = 1;
   /** Callers of `transferLeadership` waiting until this node is no longer leader, or until a tick. */
   private readonly handOverWaiters: { readonly deadlineTick: number; readonly resolve: () => void }[] = [];
+  private readonly matchWaiters: MatchWaiter[] = [];
   private tickCount = 0;
   private readyRunning = false;
   private pumpScheduled = false;
@@ -181,6 +195,8 @@ export class Controller<Result> {
   receive(m: Message): void {
     if (this.stopped()) return;
     this.raft.step(m);
+    // An answer that only moves a follower's match index may leave the core nothing for a Ready.
+    this.settleMatchWaiters();
     this.schedulePump();
   }
 
@@ -198,6 +214,7 @@ export class Controller<Result> {
     this.raft.tick();
     this.expireReads();
     this.settleHandOverWaiters();
+    this.settleMatchWaiters();
     this.schedulePump();
   }
 
@@ -220,7 +237,45 @@ export class Controller<Result> {
     if (refusal !== undefined) return Promise.reject(refusal);
     const accepted = this.raft.propose(data);
     if (!accepted.ok) return Promise.reject(fromRaftError(accepted.error));
-    const { index, term } = accepted.value;
+    return this.awaitApplied(accepted.value.index, accepted.value.term);
+  }
+
+  /**
+   * Proposes a single-server membership change (dissertation §4.1) and resolves once it has committed —
+   * a change is in force on each node from its commit. Rejects at once on a node that is not the leader
+   * (NOT_LEADER, NO_LEADER), on a leader that has not yet committed an entry of its term
+   * (LEADER_NOT_READY), while another change is uncommitted (MEMBERSHIP_CHANGE_PENDING) and for a change
+   * that does not fit the membership (INVALID_MEMBERSHIP_CHANGE); later like `propose`. A leader that
+   * removes itself resolves too: the removal commits, then it steps down (the core hands over first).
+   */
+  changeMembership(change: MembershipChange): Promise<Applied<Result>> {
+    const refusal = this.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const accepted = this.raft.proposeMembershipChange(change);
+    if (!accepted.ok) return Promise.reject(fromRaftError(accepted.error));
+    this.log.info({ change: change.kind, nodeId: change.nodeId, index: accepted.value.index }, "proposed a membership change");
+    return this.awaitApplied(accepted.value.index, accepted.value.term);
+  }
+
+  /**
+   * Resolves once member `nodeId`'s match index on this leader reaches `index` (a new member has caught
+   * up). Rejects with LEARNER_NOT_CAUGHT_UP when it has not after `timeoutMs` (counted in ticks, so tests
+   * drive it by hand), with NOT_LEADER or NO_LEADER on a node that is not the leader, with
+   * LEADERSHIP_LOST once this node stops leading, and with STOPPING when it stops.
+   */
+  awaitMatch(nodeId: NodeId, index: number, timeoutMs: number): Promise<void> {
+    assert(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0, `timeoutMs must be a non-negative integer: current value is ${timeoutMs}`);
+    const refusal = this.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const deadlineTick = this.tickCount + Math.ceil(timeoutMs / this.election.tickIntervalMs);
+    return new Promise((resolve, reject) => {
+      this.matchWaiters.push({ nodeId, index, timeoutMs, deadlineTick, resolve, reject });
+      this.settleMatchWaiters();
+    });
+  }
+
+  /** Resolves once the entry this leader accepted at (index, term) is applied; see `propose`. */
+  private awaitApplied(index: number, term: number): Promise<Applied<Result>> {
     // A proposal of an earlier term still waiting at this index lost it: our log was overwritten there.
     this.proposals.get(index)?.reject(new ControllerError("LEADERSHIP_LOST", `Cannot complete the write as another leader's entry took index ${index}`, { outcome: "not_applied" }));
     return new Promise((resolve, reject) => {
@@ -369,6 +424,7 @@ export class Controller<Result> {
     this.confirmReads(ready.readStates);
     this.raft.advance();
     this.serveReads();
+    this.settleMatchWaiters();
     await this.maybeSnapshot();
   }
 
@@ -490,6 +546,27 @@ export class Controller<Result> {
       this.reads.delete(requestId);
       read.reject(new ControllerError("LEADERSHIP_LOST", "Cannot confirm the read as this node stopped being leader"));
     }
+    for (const waiter of this.matchWaiters.splice(0)) {
+      waiter.reject(new ControllerError("LEADERSHIP_LOST", `Cannot follow controller ${waiter.nodeId}'s progress as this node stopped being leader`));
+    }
+  }
+
+  /** Settles match waiters whose member caught up or whose deadline passed; called on each message, Ready and tick. */
+  private settleMatchWaiters(): void {
+    if (this.matchWaiters.length === 0) return;
+    const progress = this.raft.status().progress;
+    for (const waiter of this.matchWaiters.splice(0)) {
+      const matchIndex = progress.find((p) => p.id === waiter.nodeId)?.matchIndex ?? 0;
+      if (matchIndex >= waiter.index) {
+        waiter.resolve();
+      } else if (this.tickCount >= waiter.deadlineTick) {
+        waiter.reject(
+          new ControllerError("LEARNER_NOT_CAUGHT_UP", `Cannot confirm that controller ${waiter.nodeId} caught up as its match index is ${matchIndex}, below ${waiter.index}, after ${waiter.timeoutMs} ms`),
+        );
+      } else {
+        this.matchWaiters.push(waiter);
+      }
+    }
   }
 
   private confirmReads(readStates: readonly ReadState[]): void {
@@ -548,6 +625,7 @@ export class Controller<Result> {
 
   private failAll(error: ControllerError): void {
     for (const waiter of this.snapshotWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.matchWaiters.splice(0)) waiter.reject(error);
     for (const pending of this.proposals.values()) pending.reject(error);
     this.proposals.clear();
     for (const read of this.reads.values()) read.reject(error);

@@ -42,11 +42,23 @@ export type ControllerErrorCode =
   /** The node is shutting down. */
   | "STOPPING"
   /** The node's disk failed; it must restart. */
-  | "STORAGE_FAILED";
+  | "STORAGE_FAILED"
+  /** A new leader has not yet committed an entry of its term, which a membership change must wait for. */
+  | "LEADER_NOT_READY"
+  /** Another membership change has not committed yet; changes go one at a time (dissertation §4.1). */
+  | "MEMBERSHIP_CHANGE_PENDING"
+  /** The change does not fit the current membership (removing the last voter, adding a voter twice, …). */
+  | "INVALID_MEMBERSHIP_CHANGE"
+  /** The controller to add is already a member in the role asked for. */
+  | "CONTROLLER_EXISTS"
+  /** A learner did not catch up with the leader in time to be promoted; it stays a learner. */
+  | "LEARNER_NOT_CAUGHT_UP";
 
 export interface ControllerErrorDetails {
   readonly leaderId?: NodeId;
   readonly outcome?: "not_applied" | "unknown";
+  /** The request field the error is about, as a path like `body.raftAddress`. */
+  readonly field?: string;
 }
 
 const retriableCodes: ReadonlySet<ControllerErrorCode> = new Set([
@@ -58,6 +70,9 @@ const retriableCodes: ReadonlySet<ControllerErrorCode> = new Set([
   "READ_TIMEOUT",
   "STOPPING",
   "STORAGE_FAILED",
+  "LEADER_NOT_READY",
+  "MEMBERSHIP_CHANGE_PENDING",
+  "LEARNER_NOT_CAUGHT_UP",
 ]);
 
 /** A follower's or leaderless node's answer to a write. */
@@ -80,11 +95,14 @@ export function fromRaftError(error: RaftError): ControllerError {
     case "TooManyPendingReads":
       return new ControllerError("OVERLOADED", `Cannot read as ${error.limitCount} reads are already waiting`);
     case "LeaderNotReady":
+      return new ControllerError("LEADER_NOT_READY", "Cannot change the membership as this leader has not yet committed an entry of its term: retry shortly", { outcome: "not_applied" });
     case "MembershipChangePending":
+      return new ControllerError("MEMBERSHIP_CHANGE_PENDING", `Cannot change the membership as the change at index ${error.pendingIndex} has not committed yet`, { outcome: "not_applied" });
     case "InvalidMembershipChange":
+      return new ControllerError("INVALID_MEMBERSHIP_CHANGE", `Cannot change the membership as ${error.reason}`, { outcome: "not_applied" });
     case "InvalidTransferTarget":
     case "InvalidCompaction":
-      throw new Error(`The core refused a proposal with ${error.code}, which only membership, transfer and compaction requests get`);
+      throw new Error(`The core refused a proposal with ${error.code}, which only transfer and compaction requests get`);
     default:
       return assertNever(error, "raft error");
   }

@@ -8,8 +8,13 @@ import type { ControllerConfig } from "./config.js";
 import { DataDirLockedError, lockDataDir } from "./dataDirLock.js";
 import { Controller } from "./controller.js";
 import { randomUUID } from "node:crypto";
-import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
+import { controllerRegistrationsIn, MetadataStateMachine } from "../metadata/metadataStateMachine.js";
+import type { ControllerRegistration } from "../metadata/records.js";
 import type { ApplyResult } from "../metadata/results.js";
+import type { MemberAddress } from "./config.js";
+import { formatHostPort } from "./config.js";
+import { mergeMemberAddresses, registeredAddress, updatePeers } from "./memberAddresses.js";
+import { MembershipService } from "./membershipService.js";
 import { MetadataService } from "./metadataService.js";
 
 /** A stop that has not finished by then ends the process anyway: a stuck disk must not hold it forever. */
@@ -37,8 +42,22 @@ export async function runController(config: ControllerConfig): Promise<number> {
   const { storage, initialState, warnings } = opened;
   for (const warning of warnings) log.warn({ dataDir: config.dataDir }, warning);
 
-  const stateMachine = new MetadataStateMachine();
-  const peers = new Map(config.members.filter((m) => m.id !== config.id).map((m) => [m.id, m.raft]));
+  // Where every controller listens: the command line's members, then registrations the stored log
+  // proposes (a node restarted behind its log must reach a leader added at runtime to catch up at
+  // all), then the registry as the state machine applies it. A later layer wins for an id.
+  const fromLog = controllerRegistrationsIn(initialState.entries).map(registeredAddress);
+  let members: readonly MemberAddress[] = mergeMemberAddresses([config.members, fromLog]);
+  const controllersChanged = (registered: readonly ControllerRegistration[]): void => {
+    const next = mergeMemberAddresses([config.members, fromLog, registered.map(registeredAddress)]);
+    // Called from the controller's constructor (a restore) and Ready loop, both after `transport` exists.
+    const described = (list: readonly MemberAddress[]): string[] => list.map((m) => `${m.id}@${formatHostPort(m.raft)}/${formatHostPort(m.api)}`);
+    const changed = described(next).join(",") !== described(members).join(",");
+    updatePeers(transport, members, next, config.id);
+    members = next;
+    if (changed) log.info({ members: described(next) }, "controller addresses changed");
+  };
+  const stateMachine = new MetadataStateMachine({ onControllersChanged: controllersChanged });
+  const peers = new Map(members.filter((m) => m.id !== config.id).map((m) => [m.id, m.raft]));
   const transport = new TcpTransport({
     selfId: config.id,
     listen: config.raft,
@@ -53,7 +72,8 @@ export async function runController(config: ControllerConfig): Promise<number> {
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const controller: Controller<ApplyResult | undefined> = new Controller({
     id: config.id,
-    voters: config.members.map((m) => m.id),
+    // A joining node starts with no membership: the leader that adds it sends it the cluster's.
+    voters: config.join ? [] : config.members.map((m) => m.id),
     election: config.election,
     snapshot: config.snapshot,
     storage,
@@ -73,10 +93,12 @@ export async function runController(config: ControllerConfig): Promise<number> {
     deltaAgeMs: config.deltaAgeMs,
     log: log.child({ component: "metadata" }),
   });
+  const membership = new MembershipService({ controller, metadata, members: () => members, log: log.child({ component: "membership" }) });
   const app = buildApp({
     controller,
     metadata,
-    members: config.members,
+    membership,
+    members: () => members,
     pid: process.pid,
     logger: log.child({ component: "api" }),
     transportCounters: () => transport.counters(),
@@ -97,7 +119,7 @@ export async function runController(config: ControllerConfig): Promise<number> {
   controller.start();
   metadata.start();
   const status = controller.status();
-  log.info({ raft: config.raft, api: config.api, dataDir: config.dataDir, term: status.term, commitIndex: status.commitIndex, lastIndex: status.lastIndex, snapshotIndex: status.snapshotIndex }, "controller started");
+  log.info({ raft: config.raft, api: config.api, dataDir: config.dataDir, join: config.join, term: status.term, commitIndex: status.commitIndex, lastIndex: status.lastIndex, snapshotIndex: status.snapshotIndex }, "controller started");
 
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, "stopping");

@@ -1,9 +1,11 @@
 import type { Applied, ControllerStatus } from "./controller.js";
-import type { ControllerError } from "./errors.js";
 import type { MetadataController } from "./metadataService.js";
 import { MetadataStateMachine } from "../metadata/metadataStateMachine.js";
 import type { ApplyResult } from "../metadata/results.js";
-import type { NodeId, Snapshot } from "../raft/types.js";
+import { applyMembershipChange } from "../raft/membership.js";
+import type { MembershipChange, NodeId, Snapshot } from "../raft/types.js";
+import { ControllerError as CodedError } from "./errors.js";
+import type { MembershipController } from "./membershipService.js";
 
 /** Test twins of the controller for the layers above it (metadata service, HTTP API). */
 
@@ -34,11 +36,19 @@ export function controllerStatus(overrides: Partial<ControllerStatus> = {}): Con
 /**
  * A controller whose role the test sets; what it is asked to propose is applied at once to a real
  * metadata state machine, as a one-node quorum would (the real Ready loop is tested in controller/).
+ * Membership changes apply at once to `current.membership` (the core's rules decide what is valid).
  */
-export class FakeController implements MetadataController {
+export class FakeController implements MetadataController, MembershipController {
   current = controllerStatus();
-  proposeError: ControllerError | undefined;
-  readError: ControllerError | undefined;
+  proposeError: CodedError | undefined;
+  readError: CodedError | undefined;
+  /** Refuses the next membership change with this, once (MEMBERSHIP_CHANGE_PENDING, LEADER_NOT_READY, …). */
+  membershipError: CodedError | undefined;
+  /** Members that never catch up: `awaitMatch` fails for them with LEARNER_NOT_CAUGHT_UP. */
+  readonly lagging = new Set<NodeId>();
+  /** When set, `awaitMatch` waits for it first: a test holds a change in progress. */
+  matchBarrier: Promise<void> | undefined;
+  readonly membershipChanges: MembershipChange[] = [];
   readBarriers = 0;
   proposals = 0;
   private snapshotTaken: Snapshot = { meta: { index: 0, term: 0, membership: { voters: [1, 2, 3], learners: [] } }, data: new Uint8Array() };
@@ -61,6 +71,25 @@ export class FakeController implements MetadataController {
     this.readBarriers++;
     if (this.readError !== undefined) throw this.readError;
     return this.stateMachine.appliedIndex;
+  }
+
+  async changeMembership(change: MembershipChange): Promise<Applied<undefined>> {
+    const refusal = this.membershipError;
+    this.membershipError = undefined;
+    if (refusal !== undefined) throw refusal;
+    const next = applyMembershipChange(this.current.membership, change);
+    if (!next.ok) throw new CodedError("INVALID_MEMBERSHIP_CHANGE", `Cannot change the membership as ${next.error}`, { outcome: "not_applied" });
+    this.membershipChanges.push(change);
+    const index = this.stateMachine.appliedIndex + 1;
+    this.stateMachine.apply({ index, term: this.current.term, type: "membership", data: new Uint8Array() });
+    const stillLeader = next.value.voters.includes(this.current.id);
+    this.current = { ...this.current, membership: next.value, commitIndex: index, ...(stillLeader ? {} : { role: "follower", leaderId: 0 }) };
+    return { index, term: this.current.term, result: undefined };
+  }
+
+  async awaitMatch(nodeId: NodeId, index: number, timeoutMs: number): Promise<void> {
+    await this.matchBarrier;
+    if (this.lagging.has(nodeId)) throw new CodedError("LEARNER_NOT_CAUGHT_UP", `Cannot confirm that controller ${nodeId} caught up as its match index is 0, below ${index}, after ${timeoutMs} ms`);
   }
 
   async transferLeadership(_target?: NodeId): Promise<boolean> {

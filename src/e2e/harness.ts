@@ -30,8 +30,13 @@ const logTailLinesCount = 30;
 
 export interface ClusterOptions {
   readonly nodesCount: number;
-  /** Nodes to start at once; every node when left out. The others can be started later. */
+  /** Nodes to start at once; every node but the joining ones when left out. The others can be started later. */
   readonly startIds?: readonly number[];
+  /**
+   * Nodes that are not founding members: the others' `--peers` leave them out, and they start with
+   * `--join` (and `--peers` naming the founders and themselves), to be added at runtime.
+   */
+  readonly joinIds?: readonly number[];
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;
@@ -51,7 +56,7 @@ export interface ClusterOptions {
 }
 
 
-/** A leader that a majority of the configured members (itself included) reports in the same term. */
+/** A leader that a majority of the voters it reports (itself included) report in the same term. */
 export interface Leader {
   readonly id: number;
   readonly term: number;
@@ -128,7 +133,7 @@ export class Cluster {
     });
     const cluster = new Cluster(dir, options, slots);
     try {
-      await Promise.all((options.startIds ?? cluster.ids()).map((id) => cluster.startNode(id)));
+      await Promise.all((options.startIds ?? cluster.foundingIds()).map((id) => cluster.startNode(id)));
     } catch (error) {
       await cluster.close();
       throw error;
@@ -145,6 +150,15 @@ export class Cluster {
     return [...this.slots.keys()];
   }
 
+  /** The nodes of the initial cluster: every node but the joining ones. */
+  foundingIds(): number[] {
+    return this.ids().filter((id) => !this.isJoining(id));
+  }
+
+  isJoining(id: number): boolean {
+    return this.options.joinIds?.includes(id) === true;
+  }
+
   runningIds(): number[] {
     return [...this.slots.values()].filter((slot) => slot.running !== undefined).map((slot) => slot.id);
   }
@@ -155,6 +169,16 @@ export class Cluster {
 
   apiUrl(id: number): string {
     return `http://${host}:${this.slot(id).apiPort}`;
+  }
+
+  /** `127.0.0.1:<port>` of the node's Raft transport, as `--raft` and the membership API take it. */
+  raftAddress(id: number): string {
+    return `${host}:${this.slot(id).raftPort}`;
+  }
+
+  /** `127.0.0.1:<port>` of the node's HTTP API. */
+  apiAddress(id: number): string {
+    return `${host}:${this.slot(id).apiPort}`;
   }
 
   dataDir(id: number): string {
@@ -246,7 +270,7 @@ export class Cluster {
   async waitForLeader(options: { readonly timeoutMs: number; readonly excludeId?: number }): Promise<Leader> {
     let seen = "";
     return waitFor(
-      () => `a leader${options.excludeId === undefined ? "" : ` other than node ${options.excludeId}`} confirmed by a majority of ${this.nodesCount}; last seen: ${seen}`,
+      () => `a leader${options.excludeId === undefined ? "" : ` other than node ${options.excludeId}`} confirmed by a majority of its voters; last seen: ${seen}`,
       async () => {
         const statuses = await this.statuses();
         seen = describeStatuses(statuses);
@@ -337,12 +361,16 @@ export class Cluster {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** A node reporting itself leader whose term and leadership a majority of all configured nodes report. */
+  /**
+   * A node reporting itself leader whose term and leadership a majority of the voters it reports report
+   * (with a fixed membership: a majority of the cluster; after a membership change, of the new voters).
+   */
   private leaderAmong(statuses: ReadonlyMap<number, ClusterStatus>): Leader | undefined {
-    const quorumCount = Math.floor(this.nodesCount / 2) + 1;
     for (const status of statuses.values()) {
       if (status.role !== "leader") continue;
-      const agreeingCount = [...statuses.values()].filter((s) => s.term === status.term && s.leaderId === status.nodeId).length;
+      const voters = new Set(status.members.filter((m) => m.voter).map((m) => m.id));
+      const quorumCount = Math.floor(voters.size / 2) + 1;
+      const agreeingCount = [...statuses.values()].filter((s) => voters.has(s.nodeId) && s.term === status.term && s.leaderId === status.nodeId).length;
       if (agreeingCount >= quorumCount) return { id: status.nodeId, term: status.term, statuses };
     }
     return undefined;
@@ -368,7 +396,10 @@ export class Cluster {
 
   private args(slot: NodeSlot): string[] {
     const o = this.options;
-    const peers = [...this.slots.values()].map((s) => `${s.id}@${host}:${s.raftPort}:${s.apiPort}`).join(",");
+    // Founders list the founders; a joining node lists them and itself.
+    const joining = this.isJoining(slot.id);
+    const listed = [...this.slots.values()].filter((s) => !this.isJoining(s.id) || s.id === slot.id);
+    const peers = listed.map((s) => `${s.id}@${host}:${s.raftPort}:${s.apiPort}`).join(",");
     const optional: [string, number | string | undefined][] = [
       ["--tick-ms", o.tickMs],
       ["--election-ticks", o.electionTicks],
@@ -384,6 +415,7 @@ export class Cluster {
       cliPath,
       "controller",
       ...["--id", String(slot.id), "--data", slot.dataDir, "--raft", `${host}:${slot.raftPort}`, "--api", `${host}:${slot.apiPort}`, "--peers", peers],
+      ...(joining ? ["--join"] : []),
       ...optional.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)])),
     ];
   }

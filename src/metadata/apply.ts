@@ -12,6 +12,7 @@ import {
   checkUnregisterBroker,
 } from "./brokerCommands.js";
 import { checkCount } from "./checks.js";
+import { applyRegisterController, applyUnregisterController, checkRegisterController, checkUnregisterController } from "./controllerCommands.js";
 import { checkClientSession, storeClientSession } from "./clientSessions.js";
 import type { CommandEnvelope, MetadataCommand } from "./commands.js";
 import type { HistoryBounds } from "./history.js";
@@ -61,6 +62,10 @@ export function validate(state: MetadataState, command: MetadataCommand): Reject
       return checkChangePartition(state, command);
     case "RegisterProducer":
       return checkRegisterProducer(state, command);
+    case "RegisterController":
+      return checkRegisterController(state, command);
+    case "UnregisterController":
+      return checkUnregisterController(state, command);
     default:
       return assertNever(command, "command");
   }
@@ -123,6 +128,10 @@ function perform(state: MetadataState, command: MetadataCommand, at: RecordPosit
       return applyChangePartition(state, command, at);
     case "RegisterProducer":
       return applyRegisterProducer(state, command, at);
+    case "RegisterController":
+      return applyRegisterController(state, command, at);
+    case "UnregisterController":
+      return applyUnregisterController(state, command, at);
     default:
       return assertNever(command, "command");
   }

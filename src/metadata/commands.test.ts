@@ -21,6 +21,8 @@ const everyCommand: readonly MetadataCommand[] = [
   { type: "ChangePartition", topicUUID: uuid(1), partitionId: 0, leader: -1, isr: [], replicas: [1], expectedPartitionEpoch: 2 },
   { type: "RegisterProducer", brokerId: 1, brokerEpoch: 2 },
   { type: "RegisterProducer", brokerId: 1, brokerEpoch: 2, producerId: 77 },
+  { type: "RegisterController", controllerId: 4, raftHost: "127.0.0.1", raftPort: 9104, apiHost: "127.0.0.1", apiPort: 9004 },
+  { type: "UnregisterController", controllerId: 4 },
 ];
 
 function bytes(text: string): Uint8Array {

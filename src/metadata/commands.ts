@@ -94,6 +94,26 @@ export interface RegisterProducer {
   readonly producerId?: number;
 }
 
+/**
+ * Registers a controller's addresses, replacing any it had (KRaft's RegisterControllerRecord). The
+ * membership service proposes it before the controller joins the Raft membership, so every controller
+ * knows where a new member listens before it has to talk to it.
+ */
+export interface RegisterController {
+  readonly type: "RegisterController";
+  readonly controllerId: number;
+  readonly raftHost: string;
+  readonly raftPort: number;
+  readonly apiHost: string;
+  readonly apiPort: number;
+}
+
+/** Forgets a controller's addresses once it has left the Raft membership. */
+export interface UnregisterController {
+  readonly type: "UnregisterController";
+  readonly controllerId: number;
+}
+
 export type MetadataCommand =
   | RegisterBroker
   | ChangeBrokerRegistration
@@ -104,7 +124,9 @@ export type MetadataCommand =
   | DeleteTopic
   | CreatePartition
   | ChangePartition
-  | RegisterProducer;
+  | RegisterProducer
+  | RegisterController
+  | UnregisterController;
 
 export type MetadataCommandType = MetadataCommand["type"];
 
@@ -196,6 +218,14 @@ const commandSchemas: Readonly<Record<MetadataCommandType, Schema>> = {
     expectedPartitionEpoch: optional("int"),
   },
   RegisterProducer: { brokerId: required("int"), brokerEpoch: required("int"), producerId: optional("int") },
+  RegisterController: {
+    controllerId: required("int"),
+    raftHost: required("string"),
+    raftPort: required("int"),
+    apiHost: required("string"),
+    apiPort: required("int"),
+  },
+  UnregisterController: { controllerId: required("int") },
 };
 
 function checkCommand(envelope: unknown): Rejection | undefined {

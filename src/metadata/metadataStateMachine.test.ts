@@ -5,11 +5,12 @@ import { createPrng } from "../shared/prng.js";
 import type { ClientSession, MetadataCommand } from "./commands.js";
 import { decodeEnvelope, encodeEnvelope } from "./commands.js";
 import type { LogEntry } from "./metadataStateMachine.js";
-import { MetadataStateMachine } from "./metadataStateMachine.js";
+import { controllerRegistrationsIn, MetadataStateMachine } from "./metadataStateMachine.js";
+import type { ControllerRegistration } from "./records.js";
 import type { BrokerStatus } from "./records.js";
 import { noLeader } from "./records.js";
 import type { ApplyResult, Rejection } from "./results.js";
-import { registerBroker, startMs, uuid } from "./testing.js";
+import { registerBroker, registerController, startMs, uuid } from "./testing.js";
 
 function normal(index: number, command: MetadataCommand, timestamp = startMs + index * 1000, clientSession?: ClientSession): LogEntry {
   const envelope = { command, timestamp, ...(clientSession === undefined ? {} : { clientSession }) };
@@ -276,3 +277,41 @@ for (const seed of [1, 2, 3, 42, 1234]) {
     assert.deepEqual(rebuilt.image("broker"), full.image("broker"));
   });
 }
+
+test("onControllersChanged hears every change of the registry with all controllers, and every restore", () => {
+  const heard: number[][] = [];
+  const ids = (controllers: readonly ControllerRegistration[]): number[] => controllers.map((c) => c.controllerId);
+  const machine = new MetadataStateMachine({ onControllersChanged: (controllers) => heard.push(ids(controllers)) });
+  machine.apply(normal(1, registerController(5)));
+  machine.apply(normal(2, registerBroker(1)));
+  machine.apply(normal(3, registerController(4)));
+  machine.apply(normal(4, { type: "UnregisterController", controllerId: 9 }));
+  machine.apply(normal(5, { type: "UnregisterController", controllerId: 5 }));
+  assert.deepEqual(heard, [[5], [4, 5], [4]], "a broker and a refused unregistration change nothing");
+  assert.deepEqual(ids(machine.controllers()), [4]);
+  assert.equal(machine.controller(4)?.apiPort, 9004);
+
+  const restored: number[][] = [];
+  const other = new MetadataStateMachine({ onControllersChanged: (controllers) => restored.push(ids(controllers)) });
+  other.restore(machine.snapshot(), machine.appliedIndex);
+  assert.deepEqual(restored, [[4]]);
+});
+
+test("controllerRegistrationsIn() reads the registrations stored entries propose, committed or not, the last per id", () => {
+  const entries: LogEntry[] = [
+    { index: 1, term: 1, type: "noop", data: new Uint8Array() },
+    normal(2, registerController(6)),
+    normal(3, registerBroker(1)),
+    { index: 4, term: 1, type: "normal", data: new Uint8Array([0xff]) },
+    normal(5, registerController(4)),
+    normal(6, registerController(6, { raftPort: 7006 })),
+    normal(7, { type: "UnregisterController", controllerId: 4 }),
+  ];
+  assert.deepEqual(
+    controllerRegistrationsIn(entries).map((c) => [c.controllerId, c.raftPort]),
+    [
+      [4, 9104],
+      [6, 7006],
+    ],
+  );
+});

@@ -8,8 +8,9 @@ import { decodeEnvelope } from "./commands.js";
 import type { ChangesOptions, MetadataChanges, MetadataImage, MetadataView } from "./history.js";
 import { changesSince, changesSinceTime, metadataImage, trimHistory } from "./history.js";
 import type { BrokerFilter, TopicPartition } from "./queries.js";
-import { getBroker, getTopic, getTopicByUUID, listBrokers, listPartitions, listProducers, listTopics } from "./queries.js";
-import type { Broker, ProducerIds } from "./records.js";
+import { getBroker, getTopic, getTopicByUUID, listBrokers, listControllers, listPartitions, listProducers, listTopics } from "./queries.js";
+import type { Broker, ControllerRegistration, ProducerIds } from "./records.js";
+import { isControllerRecord } from "./records.js";
 import type { ApplyResult, Rejection, TopicView } from "./results.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import type { MetadataState } from "./state.js";
@@ -35,6 +36,15 @@ export interface ReplicatedStateMachine<Result> {
   restore(data: Uint8Array, index: number): void;
 }
 
+export interface MetadataStateMachineOptions extends ApplyOptions {
+  /**
+   * Called, with every registered controller in id order, after an applied entry changed the registry
+   * and after every restore (a snapshot may change it). The controller process keeps its transport's
+   * peers and its API's member list from it; the call must not throw and must not apply anything.
+   */
+  readonly onControllersChanged?: (controllers: readonly ControllerRegistration[]) => void;
+}
+
 /**
  * The metadata state machine of a controller: the committed log applied to a `MetadataState`, with the
  * reads the API serves. Noop and membership entries only advance `appliedIndex`; a normal entry holds an
@@ -44,7 +54,7 @@ export interface ReplicatedStateMachine<Result> {
 export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult | undefined> {
   private state: MetadataState = createMetadataState();
 
-  constructor(private readonly options: ApplyOptions = {}) {}
+  constructor(private readonly options: MetadataStateMachineOptions = {}) {}
 
   get appliedIndex(): number {
     return this.state.offset;
@@ -70,7 +80,9 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
       advanceOffset(this.state, entry.index);
       return decoded;
     }
-    return applyCommand(this.state, decoded.envelope, entry.index, this.options);
+    const result = applyCommand(this.state, decoded.envelope, entry.index, this.options);
+    if (result.ok && result.records.some(isControllerRecord)) this.options.onControllersChanged?.(this.controllers());
+    return result;
   }
 
   snapshot(): Uint8Array {
@@ -79,6 +91,7 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
 
   restore(data: Uint8Array, index: number): void {
     this.state = decodeSnapshot(data, index);
+    this.options.onControllersChanged?.(this.controllers());
   }
 
   /** The log was compacted up to `index` (after a snapshot there): older offsets get the full image. */
@@ -124,6 +137,15 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
     return listProducers(this.state);
   }
 
+  /** Registered controllers in id order. */
+  controllers(): ControllerRegistration[] {
+    return listControllers(this.state);
+  }
+
+  controller(controllerId: number): ControllerRegistration | undefined {
+    return this.state.controllers.get(controllerId);
+  }
+
   image(view: MetadataView): MetadataImage {
     return metadataImage(this.state, view);
   }
@@ -135,4 +157,26 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
   changesSinceTime(timeMs: number, nowMs: number, options: ChangesOptions = {}): MetadataChanges {
     return changesSinceTime(this.state, timeMs, nowMs, options);
   }
+}
+
+/**
+ * The controller registrations that `entries` propose, whether or not they are committed yet: the last
+ * one per controller id, in id order. A controller restarted with a commit index behind its log reads
+ * these to know where a controller added at runtime listens before it can apply the entries — else it
+ * could not accept or answer that controller should it be the leader, and would never learn the commit
+ * index from it. Only addresses: applying the entries later decides what the registry holds.
+ */
+export function controllerRegistrationsIn(entries: readonly LogEntry[]): ControllerRegistration[] {
+  const byId = new Map<number, ControllerRegistration>();
+  for (const entry of entries) {
+    if (entry.type !== "normal") continue;
+    const decoded = decodeEnvelope(entry.data);
+    if (!decoded.ok || decoded.envelope.command.type !== "RegisterController") continue;
+    const { controllerId, raftHost, raftPort, apiHost, apiPort } = decoded.envelope.command;
+    byId.set(controllerId, { controllerId, raftHost, raftPort, apiHost, apiPort });
+  }
+  return [...byId.keys()].sort((a, b) => a - b).flatMap((id) => {
+    const registration = byId.get(id);
+    return registration === undefined ? [] : [registration];
+  });
 }

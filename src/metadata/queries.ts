@@ -1,4 +1,4 @@
-import type { Broker, BrokerStatus, Partition, ProducerIds } from "./records.js";
+import type { Broker, BrokerStatus, ControllerRegistration, Partition, ProducerIds } from "./records.js";
 import type { TopicView } from "./results.js";
 import type { MetadataState } from "./state.js";
 import { partitionsInOrder, sortedNumbers, topicsInOrder } from "./state.js";
@@ -49,6 +49,11 @@ export function listPartitions(state: MetadataState, topicName?: string): TopicP
 /** Producer ids still listed (the oldest drop off beyond `limits.metadata.producersCountMax`). */
 export function listProducers(state: MetadataState): ProducerIds[] {
   return sortedNumbers(state.producers.keys()).flatMap((id) => present(state.producers.get(id)));
+}
+
+/** Registered controllers in id order. */
+export function listControllers(state: MetadataState): ControllerRegistration[] {
+  return sortedNumbers(state.controllers.keys()).flatMap((id) => present(state.controllers.get(id)));
 }
 
 function present<T>(value: T | undefined): T[] {

@@ -79,6 +79,23 @@ export interface ProducerIds {
   readonly producerId: number;
 }
 
+/**
+ * Where a controller listens (KRaft's RegisterControllerRecord, KIP-919): its Raft transport and its HTTP
+ * API. The Raft membership says who votes; this only says how to reach a controller added at runtime.
+ */
+export interface ControllerRegistration {
+  /** The controller's Raft node id (a u32, as it travels in every transport message). */
+  readonly controllerId: number;
+  readonly raftHost: string;
+  readonly raftPort: number;
+  readonly apiHost: string;
+  readonly apiPort: number;
+}
+
+export interface ControllerUnregistration {
+  readonly controllerId: number;
+}
+
 interface RecordOf<Name extends string, Fields> {
   readonly type: "metadata";
   readonly name: Name;
@@ -90,10 +107,11 @@ interface RecordOf<Name extends string, Fields> {
 }
 
 /**
- * SPEC §3's five records plus the three the design needs: RemoveTopicRecord (topic deletion, its
- * partitions go with it) and PartitionChangeRecord (a partition's whole state after a change of leader,
- * ISR or replicas, so a reader needs no earlier record to apply it). Fencing, unfencing and unregistering
- * are BrokerRegistrationChangeRecords with the new `brokerStatus`.
+ * SPEC §3's five records plus those the design needs: RemoveTopicRecord (topic deletion, its partitions
+ * go with it), PartitionChangeRecord (a partition's whole state after a change of leader, ISR or
+ * replicas, so a reader needs no earlier record to apply it), and RegisterControllerRecord /
+ * UnregisterControllerRecord (the addresses of controllers added at runtime). Fencing, unfencing and
+ * unregistering a broker are BrokerRegistrationChangeRecords with the new `brokerStatus`.
  */
 export type MetadataRecord =
   | RecordOf<"RegisterBrokerRecord", Broker>
@@ -102,7 +120,9 @@ export type MetadataRecord =
   | RecordOf<"RemoveTopicRecord", TopicFields>
   | RecordOf<"PartitionRecord", Partition>
   | RecordOf<"PartitionChangeRecord", Partition>
-  | RecordOf<"ProducerIdsRecord", ProducerIds>;
+  | RecordOf<"ProducerIdsRecord", ProducerIds>
+  | RecordOf<"RegisterControllerRecord", ControllerRegistration>
+  | RecordOf<"UnregisterControllerRecord", ControllerUnregistration>;
 
 export type MetadataRecordName = MetadataRecord["name"];
 
@@ -130,4 +150,8 @@ const clientRecordNames: ReadonlySet<MetadataRecordName> = new Set<MetadataRecor
 
 export function isClientRecord(record: MetadataRecord): boolean {
   return clientRecordNames.has(record.name);
+}
+
+export function isControllerRecord(record: MetadataRecord): boolean {
+  return record.name === "RegisterControllerRecord" || record.name === "UnregisterControllerRecord";
 }

@@ -1,4 +1,4 @@
-import type { Broker, MetadataRecord, Partition, ProducerIds } from "./records.js";
+import type { Broker, ControllerRegistration, MetadataRecord, Partition, ProducerIds } from "./records.js";
 
 /**
  * Why a command was refused. Stable codes; the HTTP status each is meant to map to is beside it (the API's
@@ -13,6 +13,8 @@ export type MetadataErrorCode =
   | "UNKNOWN_TOPIC"
   /** 404 */
   | "UNKNOWN_PARTITION"
+  /** 404: no controller is registered under the id. */
+  | "UNKNOWN_CONTROLLER"
   /** 409: the topic name (or the leader-chosen topicUUID) is taken. */
   | "TOPIC_EXISTS"
   /** 409 */
@@ -37,6 +39,7 @@ export const metadataErrorCodes: readonly MetadataErrorCode[] = [
   "UNKNOWN_BROKER",
   "UNKNOWN_TOPIC",
   "UNKNOWN_PARTITION",
+  "UNKNOWN_CONTROLLER",
   "TOPIC_EXISTS",
   "PARTITION_EXISTS",
   "INVALID_BROKER_STATUS",
@@ -74,7 +77,8 @@ export type MetadataValue =
   | { readonly kind: "broker"; readonly broker: Broker }
   | { readonly kind: "topic"; readonly topic: TopicView }
   | { readonly kind: "partition"; readonly topicName: string; readonly partition: Partition }
-  | { readonly kind: "producer"; readonly producer: ProducerIds };
+  | { readonly kind: "producer"; readonly producer: ProducerIds }
+  | { readonly kind: "controller"; readonly controller: ControllerRegistration };
 
 export interface Applied {
   readonly ok: true;

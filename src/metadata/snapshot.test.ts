@@ -4,9 +4,9 @@ import type { MetadataCommand } from "./commands.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import type { MetadataState } from "./state.js";
 import type { Driver } from "./testing.js";
-import { brokerOf, createDriver, liveBrokers, mustApply, mustReject, producerOf, registerBroker, run, uuid } from "./testing.js";
+import { brokerOf, createDriver, liveBrokers, mustApply, mustReject, producerOf, registerBroker, registerController, run, uuid } from "./testing.js";
 
-/** Brokers, topics, a fenced broker, producer ids and client sessions: every part of the state. */
+/** Brokers, topics, a fenced broker, producer ids, client sessions and controllers: every part of the state. */
 function populated(): Driver {
   const driver = createDriver();
   const epochs = liveBrokers(driver, [1, 2, 3]);
@@ -15,6 +15,8 @@ function populated(): Driver {
   mustApply(driver, { type: "FenceBroker", brokerId: 1, brokerEpoch: epochs.get(1) ?? 0 });
   mustApply(driver, { type: "RegisterProducer", brokerId: 2, brokerEpoch: epochs.get(2) ?? 0, producerId: 40 }, { clientSession: { clientId: "p", sequence: 3 } });
   mustApply(driver, { type: "UnregisterBroker", brokerId: 3 }, { clientSession: { clientId: "admin", sequence: 1 } });
+  mustApply(driver, registerController(5));
+  mustApply(driver, registerController(4));
   return driver;
 }
 
@@ -68,7 +70,7 @@ test("decodeSnapshot() of empty data is the empty state at that index", () => {
 
 test("decodeSnapshot() refuses a snapshot of another format version", () => {
   const bytes = new TextEncoder().encode(JSON.stringify({ version: 99 }));
-  assert.throws(() => decodeSnapshot(bytes, 1), /snapshot version must be 1/);
+  assert.throws(() => decodeSnapshot(bytes, 1), /snapshot version must be one of 1, 2: current value is 99/);
 });
 
 test("rebuilding from a snapshot plus the log tail gives what replaying the whole log gives", () => {

@@ -1,17 +1,20 @@
 import { assert } from "../shared/assert.js";
 import { resetHistory } from "./history.js";
-import type { Broker, Partition, ProducerIds } from "./records.js";
+import type { Broker, ControllerRegistration, Partition, ProducerIds } from "./records.js";
 import type { ApplyResult } from "./results.js";
 import type { MetadataState } from "./state.js";
 import { createMetadataState, partitionsInOrder, sortedNumbers, sortedStrings, topicsInOrder } from "./state.js";
 
 /**
  * The replicated state as bytes: everything `apply` reads — brokers with their epochs, topics, partitions,
- * producer ids and the allocation mark, client sessions — in sorted order, so equal states encode to equal
- * bytes. The history is not in it: it restarts at the restore index. JSON for now, behind these two
- * functions so a binary form can replace it.
+ * producer ids and the allocation mark, client sessions, registered controllers — in sorted order, so
+ * equal states encode to equal bytes. The history is not in it: it restarts at the restore index. JSON for
+ * now, behind these two functions so a binary form can replace it.
+ *
+ * Version 2 added the registered controllers; a version 1 snapshot (written before) decodes with none.
  */
-const snapshotVersion = 1;
+const snapshotVersion = 2;
+const snapshotVersionsRead: readonly number[] = [1, 2];
 
 interface SnapshotImage {
   readonly version: number;
@@ -22,6 +25,8 @@ interface SnapshotImage {
   readonly topics: readonly { readonly name: string; readonly topicUUID: string; readonly partitions: readonly Partition[] }[];
   readonly producers: readonly ProducerIds[];
   readonly clientSessions: readonly { readonly clientId: string; readonly sequence: number; readonly timestampMs: number; readonly result: ApplyResult }[];
+  /** Absent in version 1. */
+  readonly controllers?: readonly ControllerRegistration[];
 }
 
 const textEncoder = new TextEncoder();
@@ -37,6 +42,7 @@ export function encodeSnapshot(state: MetadataState): Uint8Array {
     topics: [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic) })),
     producers: sortedNumbers(state.producers.keys()).map((id) => mustGet(state.producers, id)),
     clientSessions: sortedStrings(state.clientSessions.keys()).map((clientId) => ({ clientId, ...mustGet(state.clientSessions, clientId) })),
+    controllers: sortedNumbers(state.controllers.keys()).map((id) => mustGet(state.controllers, id)),
   };
   return textEncoder.encode(JSON.stringify(image));
 }
@@ -50,7 +56,7 @@ export function decodeSnapshot(data: Uint8Array, offset: number): MetadataState 
   const state = createMetadataState(offset);
   if (data.length === 0) return state;
   const image = JSON.parse(textDecoder.decode(data)) as SnapshotImage;
-  assert(image.version === snapshotVersion, `snapshot version must be ${snapshotVersion}: current value is ${image.version}`);
+  assert(snapshotVersionsRead.includes(image.version), `snapshot version must be one of ${snapshotVersionsRead.join(", ")}: current value is ${image.version}`);
   assert(image.offset <= offset, `snapshot taken at ${image.offset} cannot sit at index ${offset}`);
   state.recordTimestampMsMax = image.recordTimestampMsMax;
   state.nextProducerId = image.nextProducerId;
@@ -61,6 +67,7 @@ export function decodeSnapshot(data: Uint8Array, offset: number): MetadataState 
   }
   for (const producer of image.producers) state.producers.set(producer.producerId, producer);
   for (const { clientId, ...entry } of image.clientSessions) state.clientSessions.set(clientId, entry);
+  for (const controller of image.controllers ?? []) state.controllers.set(controller.controllerId, controller);
   resetHistory(state, offset);
   return state;
 }

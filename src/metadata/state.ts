@@ -1,4 +1,4 @@
-import type { Broker, MetadataRecord, Partition, ProducerIds } from "./records.js";
+import type { Broker, ControllerRegistration, MetadataRecord, Partition, ProducerIds } from "./records.js";
 import type { ApplyResult } from "./results.js";
 
 /**
@@ -20,6 +20,8 @@ export interface MetadataState {
   /** Producer ids by id; insertion order is id order, as ids only grow (the first key is the lowest). */
   readonly producers: Map<number, ProducerIds>;
   readonly clientSessions: Map<string, ClientSessionEntry>;
+  /** Addresses of controllers registered at runtime, by controller id (see controllerCommands.ts). */
+  readonly controllers: Map<number, ControllerRegistration>;
   /** Not replicated: starts afresh at the restore index on every node (see history.ts). */
   readonly history: MetadataHistory;
 }
@@ -64,6 +66,7 @@ export function createMetadataState(offset = 0): MetadataState {
     topicNamesByUUID: new Map(),
     producers: new Map(),
     clientSessions: new Map(),
+    controllers: new Map(),
     history: { records: [], head: 0, startOffset: offset, startTimestampMs: 0 },
   };
 }

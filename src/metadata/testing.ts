@@ -1,8 +1,8 @@
 import { AssertionError } from "../shared/assert.js";
 import type { ApplyOptions } from "./apply.js";
 import { applyCommand } from "./apply.js";
-import type { ClientSession, CommandEnvelope, MetadataCommand, RegisterBroker } from "./commands.js";
-import type { Broker, Partition, ProducerIds } from "./records.js";
+import type { ClientSession, CommandEnvelope, MetadataCommand, RegisterBroker, RegisterController } from "./commands.js";
+import type { Broker, ControllerRegistration, Partition, ProducerIds } from "./records.js";
 import type { Applied, ApplyResult, MetadataErrorCode, Rejection, TopicView } from "./results.js";
 import type { MetadataState } from "./state.js";
 import { createMetadataState } from "./state.js";
@@ -74,6 +74,11 @@ export function registerBroker(brokerId: number, overrides: Partial<Omit<Registe
   };
 }
 
+/** Controller `id` on loopback: Raft at 9100 + id, API at 9000 + id. */
+export function registerController(controllerId: number, overrides: Partial<Omit<RegisterController, "type">> = {}): RegisterController {
+  return { type: "RegisterController", controllerId, raftHost: "127.0.0.1", raftPort: 9100 + controllerId, apiHost: "127.0.0.1", apiPort: 9000 + controllerId, ...overrides };
+}
+
 /** Registers and unfences brokers `ids`; returns their epochs after unfencing. */
 export function liveBrokers(driver: Driver, ids: readonly number[]): Map<number, number> {
   const epochs = new Map<number, number>();
@@ -102,4 +107,9 @@ export function partitionOf(result: Applied): Partition {
 export function producerOf(result: Applied): ProducerIds {
   if (result.value.kind !== "producer") throw new AssertionError(`expected a producer, got a ${result.value.kind}`);
   return result.value.producer;
+}
+
+export function controllerOf(result: Applied): ControllerRegistration {
+  if (result.value.kind !== "controller") throw new AssertionError(`expected a controller, got a ${result.value.kind}`);
+  return result.value.controller;
 }

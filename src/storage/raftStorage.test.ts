@@ -162,6 +162,24 @@ test("writeSnapshot from a leader replaces the log and appends continue after it
   });
 });
 
+test("a joining node's first snapshot, at index 0 with only the initial membership, is stored and survives a reopen", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await RaftStorage.open(dir, smallSegments);
+    // Empty data over a zero-length ArrayBuffer, as the core sends it (Node's crc32 once mishandled it).
+    const initial = { meta: { index: 0, term: 0, membership: { voters: [1, 2, 3], learners: [] } }, data: new Uint8Array(new ArrayBuffer(0)) };
+    await storage.writeSnapshot(initial);
+    await storage.appendEntries(testEntries(1, 3, 1));
+    await storage.setHardState({ term: 1, votedFor: 0, commitIndex: 2 });
+    await storage.sync();
+    await storage.close();
+    const reopened = await RaftStorage.open(dir, smallSegments);
+    assert.deepEqual(reopened.initialState, { hardState: { term: 1, votedFor: 0, commitIndex: 2 }, snapshot: initial, entries: testEntries(1, 3, 1) });
+    assert.deepEqual(reopened.warnings, []);
+    await assert.rejects(reopened.storage.writeSnapshot(initial), /snapshot at 0 is not newer than the stored one at 0/, "only a log holding nothing takes it");
+    await reopened.storage.close().catch(() => {});
+  });
+});
+
 test("the hard state is written only by sync, whole, with no temp file left", async () => {
   await withTempDir(async (dir) => {
     const { storage } = await RaftStorage.open(dir);

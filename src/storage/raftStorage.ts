@@ -152,7 +152,10 @@ export class RaftStorage {
   writeSnapshot(snapshot: Snapshot): Promise<void> {
     return this.enqueue(async () => {
       const snapshotIndex = this.snapshotIndex();
-      assert(snapshot.meta.index > snapshotIndex, `snapshot at ${snapshot.meta.index} is not newer than the stored one at ${snapshotIndex}`);
+      // A node that joined with no membership first receives the snapshot at index 0, which holds only
+      // the cluster's initial membership; it must survive a restart like any other.
+      const initialMembership = snapshot.meta.index === 0 && this.snapshot === undefined && this.lastIndex() === 0;
+      assert(snapshot.meta.index > snapshotIndex || initialMembership, `snapshot at ${snapshot.meta.index} is not newer than the stored one at ${snapshotIndex}`);
       assert(snapshot.meta.index >= this.hardStateWritten.commitIndex || this.termAt(snapshot.meta.index) === snapshot.meta.term, "a snapshot must not replace committed entries it disagrees with");
       await writeFileAtomic(this.dir, snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
       this.snapshot = snapshot.meta;
