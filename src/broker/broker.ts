@@ -200,7 +200,8 @@ export class Broker {
       const first = this.image.offset === 0;
       this.image = applyChanges(this.image, answer);
       await this.reconcileAll();
-      if (first) await this.metadataLoaded();
+      // A topic missing from a full image was deleted meanwhile: its directory goes with its replicas.
+      await (first ? this.metadataLoaded() : this.sweepTopicDirs());
       return;
     }
     const first = this.image.offset === 0;
@@ -225,6 +226,8 @@ export class Broker {
       if (partition !== undefined) await this.reconcilePartition(partition, true);
     } else if (record.name === "RemoveTopicRecord") {
       for (const [key, replica] of this.replicas) if (replica.topic === fields["name"]) await this.removeReplica(key);
+      // The replicas took their partition folders; the topic's folder (and its UUID marker) goes too.
+      await this.sweepTopicDirs();
     } else if (record.name === "RegisterBrokerRecord" || record.name === "BrokerRegistrationChangeRecord") {
       // A leader's address may have changed: fetchers read it from the image on every request.
     }
@@ -303,7 +306,7 @@ export class Broker {
     await writeFile(marker, topicUUID);
   }
 
-  /** Removes directories of topics the metadata no longer has (deleted while this broker was down). */
+  /** Removes directories of topics the metadata image no longer has (deleted now, or while this broker was down). */
   private async sweepTopicDirs(): Promise<void> {
     const names = await readdir(this.settings.dataDir, { withFileTypes: true }).catch(() => []);
     for (const entry of names) {

@@ -83,6 +83,11 @@ export class BrokerProcesses {
     return `http://${host}:${this.slot(id).port}`;
   }
 
+  /** Where broker `id` keeps its partition logs: `<dataDir>/<topic>/<partition>/`. */
+  dataDir(id: number): string {
+    return this.slot(id).dataDir;
+  }
+
   controllerUrls(): string[] {
     return this.cluster.ids().map((id) => this.cluster.apiUrl(id));
   }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AdminClient } from "../client/adminClient.js";
 import { Consumer } from "../client/consumer.js";
@@ -178,5 +180,31 @@ test("a consumer group resumes from its committed offsets; a consumer without --
       await latest.close();
       await producer.close();
     }
+  });
+});
+
+test("deleting a topic removes its directories from every broker, also from one that was stopped during the delete", { timeout: 120_000 }, async () => {
+  await withLogsOnFailure(async () => {
+    const topic = "scratch";
+    await createTopic(topic);
+    const producer = new Producer({ controllers: brokers.controllerUrls(), autoCreateTopics: false });
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send({ topic, value: `s-${i}` })));
+    } finally {
+      await producer.close();
+    }
+    const topicDir = (id: number): string => join(brokers.dataDir(id), topic);
+    for (const id of brokerIds) assert.ok(existsSync(topicDir(id)), `broker ${id} holds ${topicDir(id)}`);
+
+    const stopped = brokerIds[brokerIds.length - 1];
+    assert(stopped !== undefined);
+    await brokers.terminate(stopped);
+    await admin.deleteTopic(topic);
+    const running = brokerIds.filter((id) => id !== stopped);
+    await waitFor(`brokers ${running.join(", ")} to remove the logs of ${topic}`, async () => (running.every((id) => !existsSync(topicDir(id))) ? true : undefined), { timeoutMs: setupTimeoutMs, intervalMs: 50 });
+    assert.ok(existsSync(topicDir(stopped)), "a stopped broker cannot have removed anything yet");
+
+    await brokers.startBroker(stopped);
+    await waitFor(`broker ${stopped} to remove the logs of ${topic}, deleted while it was down`, async () => (existsSync(topicDir(stopped)) ? undefined : true), { timeoutMs: setupTimeoutMs, intervalMs: 50 });
   });
 });
