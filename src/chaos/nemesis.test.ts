@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createPrng } from "../shared/prng.js";
+import { linksToCut, linksToSlow, minorityCount, nemesisBounds, nemesisKinds, planFaults } from "./nemesis.js";
+import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
+
+function take(seed: number, count: number, nodeIds: readonly number[] = [1, 2, 3], kinds: readonly NemesisKind[] = nemesisKinds): PlannedFault[] {
+  const plan = planFaults(createPrng(seed), { nodeIds, kinds });
+  return Array.from({ length: count }, () => plan.next().value);
+}
+
+function targetsOf(fault: Fault): readonly Target[] {
+  switch (fault.kind) {
+    case "kill":
+    case "pause":
+      return fault.targets;
+    case "partition":
+      return fault.shape.kind === "split" ? [] : [fault.shape.node];
+    case "slow":
+      return fault.scope.kind === "all" ? [] : [fault.scope.node];
+  }
+}
+
+test("the same seed plans the same faults; another seed plans others", () => {
+  assert.deepEqual(take(42, 50), take(42, 50));
+  assert.notDeepEqual(take(42, 50), take(43, 50));
+});
+
+test("every enabled kind shows up within the first round, and no other kind ever does", () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const first = take(seed, nemesisKinds.length).map((p) => p.fault.kind);
+    assert.deepEqual([...first].sort(), [...nemesisKinds].sort(), `seed ${seed}`);
+    const some: NemesisKind[] = ["pause", "slow"];
+    for (const planned of take(seed, 30, [1, 2, 3], some)) assert.ok(some.includes(planned.fault.kind));
+  }
+});
+
+test("kills and pauses take at most a minority, split partitions cut off at most a minority, all within the cluster", () => {
+  for (const nodeIds of [[1, 2, 3], [1, 2, 3, 4, 5], [3, 5, 7, 9, 11, 13, 15]]) {
+    for (let seed = 1; seed <= 30; seed++) {
+      for (const { quietMs, fault } of take(seed, 40, nodeIds)) {
+        assert.ok(quietMs >= nemesisBounds.quietMsMin && quietMs <= nemesisBounds.quietMsMax);
+        for (const target of targetsOf(fault)) assert.ok(nodeIds.includes(target.kind === "node" ? target.id : target.fallbackId));
+        if (fault.kind === "kill" || fault.kind === "pause") {
+          assert.ok(fault.targets.length >= 1 && fault.targets.length <= minorityCount(nodeIds.length));
+          const ids = fault.targets.map((t) => (t.kind === "node" ? t.id : t.fallbackId));
+          assert.equal(new Set(ids).size, ids.length, "distinct targets");
+        }
+        if (fault.kind === "partition" && fault.shape.kind === "split") {
+          assert.ok(fault.shape.minority.length >= 1 && fault.shape.minority.length <= minorityCount(nodeIds.length));
+        }
+        if (fault.kind === "slow") assert.ok(fault.latencyMs >= nemesisBounds.latencyMsMin && fault.latencyMs <= nemesisBounds.latencyMsMax);
+      }
+    }
+  }
+});
+
+test("over many faults every shape, mode and target kind is drawn", () => {
+  const seen = new Set<string>();
+  for (const { fault } of take(7, 400)) {
+    if (fault.kind === "partition") seen.add(`${fault.shape.kind}/${fault.mode}`);
+    for (const target of targetsOf(fault)) seen.add(`target:${target.kind}`);
+  }
+  for (const expected of ["split/blackhole", "split/reject", "one-way/blackhole", "isolate/blackhole", "target:leader", "target:node"]) assert.ok(seen.has(expected), expected);
+});
+
+test("linksToCut: a split cuts both ways across, a one-way cut only one direction, isolation every link of the node", () => {
+  const ids = [1, 2, 3];
+  const leader = (): number => 2;
+  const sorted = (links: readonly { from: number; to: number }[]): string[] => links.map((l) => `${l.from}>${l.to}`).sort();
+  assert.deepEqual(sorted(linksToCut({ kind: "split", minority: [3] }, ids, leader)), ["1>3", "2>3", "3>1", "3>2"]);
+  assert.deepEqual(sorted(linksToCut({ kind: "one-way", node: { kind: "leader", fallbackId: 1 }, direction: "outbound" }, ids, leader)), ["2>1", "2>3"]);
+  assert.deepEqual(sorted(linksToCut({ kind: "one-way", node: { kind: "node", id: 1 }, direction: "inbound" }, ids, () => 1)), ["2>1", "3>1"]);
+  assert.deepEqual(sorted(linksToCut({ kind: "isolate", node: { kind: "leader", fallbackId: 1 } }, ids, leader)), ["1>2", "2>1", "2>3", "3>2"]);
+  assert.deepEqual(sorted(linksToCut({ kind: "split", minority: [1, 2] }, [1, 2, 3, 4, 5], leader)).length, 12);
+});
+
+test("linksToSlow: every link, or every link touching the node", () => {
+  assert.equal(linksToSlow({ kind: "all" }, [1, 2, 3], () => 1).length, 6);
+  assert.deepEqual(linksToSlow({ kind: "node", node: { kind: "node", id: 3 } }, [1, 2, 3], () => 3).map((l) => `${l.from}>${l.to}`).sort(), ["1>3", "2>3", "3>1", "3>2"]);
+});
