@@ -2,7 +2,6 @@
 // sending the next as soon as the previous one answers. What it measures is the system's throughput at
 // that many requests in flight and the latency each of them saw.
 import { assert } from "../shared/assert.js";
-import { percentile } from "./stats.js";
 
 /** One request of worker `worker` (0-based), its `sequence`-th (0-based); rejects when it failed. */
 export type Operation = (worker: number, sequence: number) => Promise<void>;
@@ -114,5 +113,17 @@ export async function runClosedLoop(operation: Operation, options: ClosedLoopOpt
 /** p50, p99, p99.9 and the maximum, nearest-rank (each a measured value); undefined for no sample. */
 export function latencyPercentiles(samplesMs: readonly number[]): LatencyPercentiles | undefined {
   if (samplesMs.length === 0) return undefined;
-  return { p50Ms: percentile(samplesMs, 50), p99Ms: percentile(samplesMs, 99), p999Ms: percentile(samplesMs, 99.9), maxMs: percentile(samplesMs, 100) };
+  const sorted = Float64Array.from(samplesMs).sort();
+  return { p50Ms: nearestRank(sorted, 500), p99Ms: nearestRank(sorted, 990), p999Ms: nearestRank(sorted, 999), maxMs: nearestRank(sorted, 1_000) };
+}
+
+/**
+ * The smallest sample at or above which `perMille` ‰ of the samples lie. In integers: p / 100 × n in
+ * floating point puts 99.9 % of 1000 samples at rank 1000, not 999.
+ */
+function nearestRank(sorted: Float64Array, perMille: number): number {
+  const rank = Math.max(1, Math.ceil((perMille * sorted.length) / 1_000));
+  const value = sorted[rank - 1];
+  assert(value !== undefined, `rank ${rank} of ${sorted.length} samples`);
+  return value;
 }

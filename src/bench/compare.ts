@@ -167,7 +167,7 @@ async function measure(system: SystemUnderTest, point: ComparePoint, pointNumber
 }
 
 function scenarioTables(options: CompareOptions, referenceName: string | undefined, points: readonly PointResult[]): Table[] {
-  const what = options.scenario === "writes" ? `Metadata writes of a unique ${payloadSizeBytes}-byte record` : `Reads of a ${payloadSizeBytes}-byte record`;
+  const what = options.scenario === "writes" ? `Metadata writes carrying a unique ${payloadSizeBytes}-byte value` : `Reads of one record`;
   const versus = referenceName === undefined ? "YAKt" : `YAKt vs ${referenceName}`;
   return [pointsTable(`${what}: ${versus} (ops/s, latency in ms; ratio = YAKt ops/s ÷ ${referenceName ?? "reference"} ops/s)`, referenceName, points)];
 }

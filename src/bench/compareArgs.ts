@@ -38,10 +38,12 @@ const measureMsMax = 3_600_000;
 export function compareUsage(scenario: CompareScenario): string {
   const what =
     scenario === "writes"
-      ? `metadata writes, each a unique 200-byte record: YAKt topic creations (POST /v1/topics), etcd puts,
-ZooKeeper creates; at each concurrency on the leader, then at --follower-concurrency through a follower`
-      : `reads of a 200-byte record, linearizable and stale, on the leader and through a follower:
-YAKt GET /v1/topics/{name} (?consistency=stale), etcd range (serializable false/true), ZooKeeper getData`;
+      ? `metadata writes, each carrying a unique 200-byte value: YAKt broker changes (PATCH /v1/brokers/{id}
+with a new rackId), etcd puts of a unique key, ZooKeeper creates of a unique znode; at each concurrency on
+the leader, then at --follower-concurrency through a follower`
+      : `reads of one record, linearizable and stale, on the leader and through a follower: YAKt GET
+/v1/topics/{name} (?consistency=stale), etcd range (serializable false/true) of a 200-byte value,
+ZooKeeper getData of 200 bytes (no sync: sequentially consistent, so only beside the stale reads)`;
   return `Usage: npm run bench -- ${scenario} [--vs etcd|zookeeper] [--concurrency LIST] [--follower-concurrency N]
          [--warm-up-ms N] [--measure-ms N] [--json FILE] [--markdown FILE] [--cpu-prof DIR]
 

@@ -22,7 +22,7 @@ export class KeepAliveClient {
   }
 
   /** Sends one request; rejects on a network failure or when it takes over `requestTimeoutMs`. */
-  send(method: "GET" | "POST", path: string, jsonBody?: string): Promise<HttpAnswer> {
+  send(method: "GET" | "POST" | "PATCH", path: string, jsonBody?: string): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = {};
       if (jsonBody !== undefined) {
@@ -42,7 +42,7 @@ export class KeepAliveClient {
   }
 
   /** Sends one request and rejects unless the answer has status `expectedStatus`. */
-  async expect(expectedStatus: number, method: "GET" | "POST", path: string, jsonBody?: string): Promise<string> {
+  async expect(expectedStatus: number, method: "GET" | "POST" | "PATCH", path: string, jsonBody?: string): Promise<string> {
     const answer = await this.send(method, path, jsonBody);
     if (answer.status !== expectedStatus) throw new Error(`${method} ${path} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
     return answer.body;

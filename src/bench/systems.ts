@@ -19,6 +19,11 @@ const requestTimeoutMs = 10_000;
 const leaderTimeoutMs = 30_000;
 /** Records written before the read points, read round-robin by the workers. */
 export const readKeysCount = 100;
+/**
+ * Length of the topic names YAKt's reads ask for: GET /v1/topics/{name} answers 414 for a path
+ * parameter over Fastify's default maxParamLength of 100 characters, so they cannot be 200 bytes.
+ */
+export const readNameLength = 96;
 
 export type Via = "leader" | "follower";
 export type Consistency = "linearizable" | "stale";
@@ -52,10 +57,16 @@ export function uniqueRecordName(prefix: string, point: number, worker: number, 
   return name.padEnd(payloadSizeBytes, "x");
 }
 
+/** The name of YAKt's `key`-th read record, `readNameLength` characters. */
+export function readRecordName(key: number): string {
+  return `r${key}-`.padEnd(readNameLength, "x");
+}
+
 const payload = "v".repeat(payloadSizeBytes);
 
 export class YaktSystem implements SystemUnderTest {
   readonly name = "YAKt";
+  private brokersRegisteredCount = 0;
 
   private constructor(private readonly cluster: Cluster) {}
 
@@ -78,21 +89,42 @@ export class YaktSystem implements SystemUnderTest {
     return this.cluster.runningIds().flatMap((id) => this.cluster.pid(id) ?? []);
   }
 
+  /**
+   * Each worker changes its own broker's registration (`PATCH /v1/brokers/{id}`) with a new 200-byte
+   * rack id: a BrokerRegistrationChangeRecord of about 330 bytes of JSON. Topic creations would carry
+   * the payload as well (a 200-byte name), but a cluster holds at most 10,000 topics, fewer than one
+   * point of the bench writes.
+   */
   async writeLoad(via: Via, concurrency: number, point: number): Promise<Load> {
+    await this.registerBrokers(concurrency);
     const client = new KeepAliveClient(this.cluster.apiUrl(await this.nodeId(via)), concurrency, requestTimeoutMs);
     return {
       operation: async (worker, sequence) => {
-        await client.expect(201, "POST", "/v1/topics", JSON.stringify({ name: uniqueRecordName("w", point, worker, sequence) }));
+        await client.expect(200, "PATCH", `/v1/brokers/${worker + 1}`, JSON.stringify({ rackId: uniqueRecordName("w", point, worker, sequence) }));
       },
-      description: `POST /v1/topics {"name": <unique ${payloadSizeBytes}-byte name>} (a topic without partitions), sent to the ${via}`,
+      description: `PATCH /v1/brokers/{id} {"rackId": <unique ${payloadSizeBytes}-byte string>} (each worker its own broker; epoch + 1), sent to the ${via}`,
       close: async () => client.close(),
     };
+  }
+
+  /** Brokers 1 to `count` are registered (once: they stay registered, FENCED after their session). */
+  private async registerBrokers(count: number): Promise<void> {
+    if (count <= this.brokersRegisteredCount) return;
+    const client = new KeepAliveClient(this.cluster.apiUrl(await this.nodeId("leader")), 1, requestTimeoutMs);
+    try {
+      for (let id = this.brokersRegisteredCount + 1; id <= count; id++) {
+        await client.expect(201, "POST", "/v1/brokers", JSON.stringify({ brokerId: id, brokerHost: "127.0.0.1", brokerPort: 9_000 + id }));
+      }
+      this.brokersRegisteredCount = count;
+    } finally {
+      client.close();
+    }
   }
 
   async prepareReads(): Promise<void> {
     const client = new KeepAliveClient(this.cluster.apiUrl(await this.nodeId("leader")), 1, requestTimeoutMs);
     try {
-      for (let key = 0; key < readKeysCount; key++) await client.expect(201, "POST", "/v1/topics", JSON.stringify({ name: uniqueRecordName("r", 0, 0, key) }));
+      for (let key = 0; key < readKeysCount; key++) await client.expect(201, "POST", "/v1/topics", JSON.stringify({ name: readRecordName(key) }));
     } finally {
       client.close();
     }
@@ -104,7 +136,7 @@ export class YaktSystem implements SystemUnderTest {
     return {
       operation: async (worker, sequence) => {
         const key = (worker + sequence * concurrency) % readKeysCount;
-        await client.expect(200, "GET", `/v1/topics/${uniqueRecordName("r", 0, 0, key)}${query}`);
+        await client.expect(200, "GET", `/v1/topics/${readRecordName(key)}${query}`);
       },
       description:
         consistency === "linearizable"
