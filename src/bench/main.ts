@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Benches of whole clusters of real processes: `npm run bench -- <scenario> [options]`.
 import { runMain } from "../cli/runMain.js";
+import { compareCommand } from "./compareCommands.js";
 import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
 
 const usage = `Usage: npm run bench -- <scenario> [options]
 
 Scenarios:
   failover   kill -9 the leader of 3 controllers, again and again; time until a write succeeds (failover --help)
+  writes     metadata writes/s and latency at concurrency 1 to 128, beside etcd or ZooKeeper (writes --help)
+  reads      linearizable and stale reads/s and latency, beside etcd or ZooKeeper (reads --help)
 
 Exit status: 0 ok, 1 the bench failed, 2 bad scenario or flags.`;
 
@@ -30,6 +33,9 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (scenario) {
     case "failover":
       return failoverCommand(rest);
+    case "writes":
+    case "reads":
+      return compareCommand(scenario, rest);
     case "help":
     case "--help":
     case "-h":
