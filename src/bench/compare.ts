@@ -82,6 +82,7 @@ export async function runCompare(options: CompareOptions, print: (line: string) 
 
     print(`${options.scenario}: YAKt${reference === undefined ? "" : ` vs ${reference.name} (${Object.values(versions).at(-1) ?? ""})`}, 3 nodes each on 127.0.0.1, fsync on; ${payloadSizeBytes}-byte records; ${options.warmUpMs} ms warm-up + ${options.measureMs} ms measured per point`);
     print(`machine: ${formatMachine(machine)}; load average before: ${formatLoad(loadBefore)}`);
+    print(`YAKt's leader: ${await yakt.describeLeader()}`);
     if (options.scenario === "reads") {
       for (const system of systems) await system.prepareReads();
     }
@@ -89,8 +90,8 @@ export async function runCompare(options: CompareOptions, print: (line: string) 
     const points: PointResult[] = [];
     const planned = comparePoints(options);
     for (const [index, point] of planned.entries()) {
-      const yaktMeasurement = await measure(yakt, point, index + 1, options, print);
-      const referenceMeasurement = reference === undefined ? undefined : ((await measure(reference, point, index + 1, options, print)) ?? "unsupported");
+      const yaktMeasurement = await measure(yakt, reference, point, index + 1, options, print);
+      const referenceMeasurement = reference === undefined ? undefined : ((await measure(reference, yakt, point, index + 1, options, print)) ?? "unsupported");
       if (yaktMeasurement === undefined) throw new Error(`YAKt offers every operation of the bench, not ${point.label}`);
       points.push({ label: point.label, concurrency: point.concurrency, yakt: yaktMeasurement, reference: referenceMeasurement });
     }
@@ -132,35 +133,49 @@ export async function runCompare(options: CompareOptions, print: (line: string) 
   }
 }
 
-/** Runs one point on one system; undefined when the system has no such operation. */
-async function measure(system: SystemUnderTest, point: ComparePoint, pointNumber: number, options: CompareOptions, print: (line: string) => void): Promise<Measurement | undefined> {
+/**
+ * Runs one point on one system; undefined when the system has no such operation. `idle` is the other
+ * system, which runs meanwhile without load: its CPU time shows what it takes from the measured one.
+ */
+async function measure(system: SystemUnderTest, idle: SystemUnderTest | undefined, point: ComparePoint, pointNumber: number, options: CompareOptions, print: (line: string) => void): Promise<Measurement | undefined> {
   const load: Load | undefined = point.consistency === undefined ? await system.writeLoad(point.via, point.concurrency, pointNumber) : await system.readLoad(point.via, point.consistency, point.concurrency);
   if (load === undefined) {
     print(`  ${system.name.padEnd(9)} ${point.label} c=${point.concurrency}: not measured (no such read)`);
     return undefined;
   }
   const pids = system.pids();
+  const idlePids = idle?.pids() ?? [];
   let cpuAtStartMs = 0;
   let serverCpuMs = 0;
+  let idleCpuAtStartMs = 0;
+  let idleCpuMs = 0;
   try {
     const result = await runClosedLoop(load.operation, {
       concurrency: point.concurrency,
       warmUpMs: options.warmUpMs,
       measureMs: options.measureMs,
       operationsCountMax: Math.ceil(((options.warmUpMs + options.measureMs) / 1_000) * operationsPerSecondMax),
-      onWindowStart: () => (cpuAtStartMs = cpuTimeMs(pids)),
-      onWindowEnd: () => (serverCpuMs = cpuTimeMs(pids) - cpuAtStartMs),
+      onWindowStart: () => {
+        cpuAtStartMs = cpuTimeMs(pids);
+        idleCpuAtStartMs = cpuTimeMs(idlePids);
+      },
+      onWindowEnd: () => {
+        serverCpuMs = cpuTimeMs(pids) - cpuAtStartMs;
+        idleCpuMs = cpuTimeMs(idlePids) - idleCpuAtStartMs;
+      },
     });
     const serverCpuPercent = result.measuredMs > 0 ? (100 * serverCpuMs) / result.measuredMs : 0;
+    const idleCpuPercent = result.measuredMs > 0 ? (100 * idleCpuMs) / result.measuredMs : 0;
     const latency = result.latency;
     print(
       `  ${system.name.padEnd(9)} ${point.label} c=${point.concurrency}: ${Math.round(result.operationsPerSecond)} ops/s` +
         (latency === undefined ? "" : `  p50 ${latency.p50Ms.toFixed(2)} ms  p99 ${latency.p99Ms.toFixed(2)} ms  p99.9 ${latency.p999Ms.toFixed(2)} ms  max ${latency.maxMs.toFixed(1)} ms`) +
         `  errors ${result.errorsCount}  CPU: servers ${Math.round(serverCpuPercent)} %, client ${Math.round(result.clientCpuPercent)} %` +
+        (idle === undefined ? "" : `, idle ${idle.name} ${Math.round(idleCpuPercent)} %`) +
         (result.firstError === undefined ? "" : `\n    first error: ${result.firstError}`),
     );
     if (result.operationsCount === 0) throw new Error(`${system.name} answered no request of ${point.label} c=${point.concurrency}: ${result.firstError ?? "no error either"}`);
-    return { system: system.name, description: load.description, result, serverCpuPercent };
+    return { system: system.name, description: load.description, result, serverCpuPercent, idleOtherCpuPercent: idleCpuPercent };
   } finally {
     await load.close();
   }

@@ -15,7 +15,7 @@ function measurement(system: string, operationsPerSecond: number, p50Ms: number)
     latency: { p50Ms, p99Ms: p50Ms * 4, p999Ms: p50Ms * 8, maxMs: p50Ms * 10 },
     clientCpuPercent: 20.4,
   };
-  return { system, description: "a write", result, serverCpuPercent: 150.6 };
+  return { system, description: "a write", result, serverCpuPercent: 150.6, idleOtherCpuPercent: 3 };
 }
 
 test("formatRatio() divides YAKt's throughput by the reference's, with no ratio for nothing", () => {

@@ -7,6 +7,8 @@ export interface Measurement {
   readonly result: ClosedLoopResult;
   /** CPU time of the system's three server processes over the measured window, in percent of one core. */
   readonly serverCpuPercent: number;
+  /** CPU time of the other system's servers, idle meanwhile, over the same window (0 when alone). */
+  readonly idleOtherCpuPercent: number;
 }
 
 /** One point of a scenario: the same load on YAKt and, when there is one, on the reference. */

@@ -160,6 +160,12 @@ export class YaktSystem implements SystemUnderTest {
     return (await this.cluster.waitForLeader({ timeoutMs: leaderTimeoutMs })).id;
   }
 
+  /** "node 2 (pid 1234)": which process a leader profile belongs to. */
+  async describeLeader(): Promise<string> {
+    const id = await this.leaderId();
+    return `node ${id} (pid ${String(this.cluster.pid(id))})`;
+  }
+
   async logTails(): Promise<string> {
     return this.cluster.logTails();
   }
