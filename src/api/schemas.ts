@@ -1,6 +1,7 @@
 import { Type } from "typebox";
 import type { Static, TSchema } from "typebox";
 import { limits } from "../shared/limits.js";
+import { partitionsCountMax } from "../metadata/placement.js";
 
 /**
  * The canonical API's contract: one TypeBox schema per request part and response, which Fastify uses to
@@ -116,7 +117,7 @@ export const BrokersQuery = Type.Object(
 export const CreateTopicBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: topicNameLengthMax }),
-    partitions: Type.Optional(Type.Integer({ minimum: 0, maximum: limits.metadata.partitionsCountMax, description: "Partitions to create with the topic, placed on live brokers (none when absent)" })),
+    partitions: Type.Optional(Type.Integer({ minimum: 0, maximum: partitionsCountMax, description: "Partitions to create with the topic, placed on live brokers (none when absent)" })),
     replicationFactor: Type.Optional(Type.Integer({ minimum: 1, maximum: replicasCountMax, description: "Replicas per partition: min(3, live brokers) when absent" })),
   },
   { additionalProperties: false },

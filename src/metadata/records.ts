@@ -15,6 +15,13 @@ export const brokerStatuses: readonly BrokerStatus[] = ["INIT", "UNFENCED", "FEN
 /** The leader of a partition whose in-sync replica set is empty (Kafka's -1). */
 export const noLeader = -1;
 
+/**
+ * The empty replica list every partition has for `removingReplicas` and `addingReplicas`, shared rather
+ * than allocated per partition (a million partitions would hold two million empty arrays). Frozen: no
+ * partition array is ever mutated, and this one cannot be.
+ */
+export const noReplicas: readonly number[] = Object.freeze([]);
+
 /** Reads a status as clients spell it: any case, with ALIVE and ACTIVE meaning UNFENCED. */
 export function parseBrokerStatus(text: string): BrokerStatus | undefined {
   const upper = text.toUpperCase();

@@ -70,7 +70,40 @@ test("decodeSnapshot() of empty data is the empty state at that index", () => {
 
 test("decodeSnapshot() refuses a snapshot of another format version", () => {
   const bytes = new TextEncoder().encode(JSON.stringify({ version: 99 }));
-  assert.throws(() => decodeSnapshot(bytes, 1), /snapshot version must be one of 1, 2: current value is 99/);
+  assert.throws(() => decodeSnapshot(bytes, 1), /snapshot version must be one of 1, 2, 3: current value is 99/);
+});
+
+/** A version 2 snapshot as the earlier code wrote it: every partition an object with every field. */
+function versionTwoBytes(state: MetadataState): Uint8Array {
+  const image = JSON.parse(new TextDecoder().decode(encodeSnapshot(state))) as { version: number; topics: { topicUUID: string; partitions: unknown[] }[] };
+  image.version = 2;
+  for (const topic of image.topics) {
+    topic.partitions = topic.partitions.map((tuple) => {
+      const [partitionId, leader, partitionEpoch, replicas, ISR] = tuple as [number, number, number, number[], number[]];
+      return { partitionId, topicUUID: topic.topicUUID, replicas, ISR, removingReplicas: [], addingReplicas: [], leader, partitionEpoch };
+    });
+  }
+  return new TextEncoder().encode(JSON.stringify(image));
+}
+
+test("a version 2 snapshot (partitions as objects) decodes to the same state, and is written back as version 3", () => {
+  const { state } = populated();
+  const restored = decodeSnapshot(versionTwoBytes(state), state.offset);
+  assert.deepEqual(withoutHistory(restored), withoutHistory(state));
+  assert.deepEqual(encodeSnapshot(restored), encodeSnapshot(state));
+});
+
+test("version 3 writes each partition as a tuple under its topic, several times smaller than objects", () => {
+  const driver = createDriver();
+  liveBrokers(driver, [1, 2, 3]);
+  const partitions = Array.from({ length: 500 }, (_, partitionId) => ({ partitionId, replicas: [1 + (partitionId % 3), 1 + ((partitionId + 1) % 3), 1 + ((partitionId + 2) % 3)] }));
+  mustApply(driver, { type: "CreateTopic", name: "wide", topicUUID: uuid(7), partitions });
+  const bytes = encodeSnapshot(driver.state);
+  const image = JSON.parse(new TextDecoder().decode(bytes)) as { version: number; topics: { partitions: unknown[] }[] };
+  assert.equal(image.version, 3);
+  assert.deepEqual(image.topics[0]?.partitions[1], [1, 2, 0, [2, 3, 1], [2, 3, 1]]);
+  assert.ok(versionTwoBytes(driver.state).length > 4 * bytes.length, `${versionTwoBytes(driver.state).length} vs ${bytes.length} bytes`);
+  assert.deepEqual(withoutHistory(decodeSnapshot(bytes, driver.state.offset)), withoutHistory(driver.state));
 });
 
 test("rebuilding from a snapshot plus the log tail gives what replaying the whole log gives", () => {

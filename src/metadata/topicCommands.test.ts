@@ -130,7 +130,7 @@ test("CreatePartition refuses an unknown topic, a taken id, a bad id and bad rep
 
 test("creating partitions beyond partitionsCountMax is refused with LIMIT_EXCEEDED", () => {
   const driver = clusterDriver();
-  const perTopic = 10_000;
+  const perTopic = 100_000;
   const topics = limits.metadata.partitionsCountMax / perTopic;
   for (let t = 0; t < topics; t++) {
     mustApply(driver, createTopic(`t${t}`, t, Array.from({ length: perTopic }, (_, partitionId) => ({ partitionId, replicas: [1] }))));

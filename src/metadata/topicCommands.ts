@@ -4,7 +4,7 @@ import { checkCount, checkId, checkText, checkTopicName } from "./checks.js";
 import type { ChangePartition, CreatePartition, CreateTopic, DeleteTopic, PartitionPlacement } from "./commands.js";
 import { changePartition, electLeader, inReplicaOrder } from "./leadership.js";
 import type { MetadataRecord, Partition, RecordPosition } from "./records.js";
-import { metadataRecord, noLeader } from "./records.js";
+import { metadataRecord, noLeader, noReplicas } from "./records.js";
 import type { Applied, Rejection, TopicView } from "./results.js";
 import { reject } from "./results.js";
 import type { MetadataState, Topic } from "./state.js";
@@ -235,8 +235,8 @@ function addPartition(state: MetadataState, topic: Topic, placement: PartitionPl
     topicUUID: topic.topicUUID,
     replicas,
     ISR,
-    removingReplicas: [],
-    addingReplicas: [],
+    removingReplicas: noReplicas,
+    addingReplicas: noReplicas,
     leader: placement.leader ?? electLeader(replicas, ISR),
     partitionEpoch: 0,
   };
