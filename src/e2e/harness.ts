@@ -53,6 +53,12 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Prefix of the temp dir's name. */
   readonly name?: string;
+  /**
+   * The Raft address (`host:port`) node `fromId` dials to reach node `toId` in place of `toId`'s own, e.g.
+   * a fault-injecting proxy per directed pair; each node then gets its own `--peers` list (its own entry
+   * and every API port stay the real ones). Asked whenever a node starts. Unset: nodes dial each other directly.
+   */
+  readonly raftPeerAddress?: (fromId: number, toId: number) => string;
 }
 
 
@@ -345,16 +351,16 @@ export class Cluster {
 
   /**
    * SIGKILLs every process still running (by the pid this cluster started) and removes the temp dir,
-   * unless YAKT_E2E_KEEP=1 keeps it for a post-mortem. Safe to call twice.
+   * unless `keep` or YAKT_E2E_KEEP=1 keeps it for a post-mortem. Safe to call twice.
    */
-  async close(): Promise<void> {
+  async close(options: { readonly keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const slot of this.slots.values()) slot.exitExpected = true;
     const running = [...this.slots.values()].flatMap((slot) => (slot.running === undefined ? [] : [slot.running]));
     for (const child of running) child.child.kill("SIGKILL");
     await Promise.all(running.map((child) => withTimeout(child.exited, killTimeoutMs)));
-    if (process.env["YAKT_E2E_KEEP"] === "1") {
+    if (options.keep === true || process.env["YAKT_E2E_KEEP"] === "1") {
       console.error(`keeping ${this.dir}`);
       return;
     }
@@ -399,7 +405,8 @@ export class Cluster {
     // Founders list the founders; a joining node lists them and itself.
     const joining = this.isJoining(slot.id);
     const listed = [...this.slots.values()].filter((s) => !this.isJoining(s.id) || s.id === slot.id);
-    const peers = listed.map((s) => `${s.id}@${host}:${s.raftPort}:${s.apiPort}`).join(",");
+    const raftOf = (s: NodeSlot): string => (s.id === slot.id || o.raftPeerAddress === undefined ? `${host}:${s.raftPort}` : o.raftPeerAddress(slot.id, s.id));
+    const peers = listed.map((s) => `${s.id}@${raftOf(s)}:${s.apiPort}`).join(",");
     const optional: [string, number | string | undefined][] = [
       ["--tick-ms", o.tickMs],
       ["--election-ticks", o.electionTicks],

@@ -1,0 +1,140 @@
+// Real controller processes whose every Raft link runs through its own fault proxy: node i dials node j
+// through proxy P(i→j), so a partition can be symmetric, asymmetric or one-way. Adds pausing processes
+// (SIGSTOP/SIGCONT) to what the e2e harness does, and heals everything on request.
+import { Cluster } from "../e2e/harness.js";
+import type { ClusterOptions } from "../e2e/harness.js";
+import { assert } from "../shared/assert.js";
+import { FaultProxy } from "./faultProxy.js";
+import type { CutMode } from "./faultProxy.js";
+import type { DirectedLink } from "./nemesis.js";
+
+export type ChaosClusterOptions = Omit<ClusterOptions, "startIds" | "joinIds" | "raftPeerAddress">;
+
+function linkKey(from: number, to: number): string {
+  return `${from}>${to}`;
+}
+
+/**
+ * A `Cluster` (from the e2e harness) plus one `FaultProxy` per directed pair of nodes. The proxies start
+ * before the nodes and outlive restarts, so a killed node comes back behind the same faults. Client HTTP
+ * traffic does not go through proxies (followers forward writes straight to the leader's API): the faults
+ * are on the Raft links, which is where the quorum's safety is decided.
+ */
+export class ChaosCluster {
+  private readonly paused = new Set<number>();
+
+  private constructor(
+    readonly cluster: Cluster,
+    private readonly proxies: ReadonlyMap<string, FaultProxy>,
+  ) {}
+
+  static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
+    const proxies = new Map<string, FaultProxy>();
+    // The harness picks the nodes' ports, so start with no node, then put proxies in front of their Raft ports.
+    const cluster = await Cluster.start({
+      ...options,
+      startIds: [],
+      raftPeerAddress: (from, to) => {
+        const proxy = proxies.get(linkKey(from, to));
+        assert(proxy !== undefined, `a proxy for the link ${from}→${to}`);
+        const address = proxy.address();
+        return `${address.host}:${address.port}`;
+      },
+    });
+    const chaos = new ChaosCluster(cluster, proxies);
+    try {
+      for (const from of cluster.ids()) {
+        for (const to of cluster.ids()) {
+          if (from === to) continue;
+          const [host, port] = cluster.raftAddress(to).split(":");
+          assert(host !== undefined && port !== undefined, `a raft address is host:port: ${cluster.raftAddress(to)}`);
+          const proxy = new FaultProxy({ target: { host, port: Number(port) } });
+          proxies.set(linkKey(from, to), proxy);
+          await proxy.start();
+        }
+      }
+      await Promise.all(cluster.ids().map((id) => chaos.startNode(id)));
+    } catch (error) {
+      await chaos.close({ keep: true });
+      throw error;
+    }
+    return chaos;
+  }
+
+  /**
+   * Starts (or restarts) a node. On a loaded machine a start can outlast the harness's wait for /healthz;
+   * a process still running then is only slow (later waits for a leader and convergence cover it) and
+   * this resolves "slow", while one that exited failed to start: that throws, with its log.
+   */
+  async startNode(id: number): Promise<"started" | "slow"> {
+    try {
+      await this.cluster.startNode(id);
+      return "started";
+    } catch (error) {
+      if (!this.cluster.isRunning(id)) throw error;
+      return "slow";
+    }
+  }
+
+  ids(): number[] {
+    return this.cluster.ids();
+  }
+
+  get dir(): string {
+    return this.cluster.dir;
+  }
+
+  proxy(from: number, to: number): FaultProxy {
+    const proxy = this.proxies.get(linkKey(from, to));
+    assert(proxy !== undefined, `no proxy for the link ${from}→${to}`);
+    return proxy;
+  }
+
+  cut(links: readonly DirectedLink[], mode: CutMode): void {
+    for (const link of links) this.proxy(link.from, link.to).cut(mode);
+  }
+
+  setLatency(links: readonly DirectedLink[], latencyMs: number): void {
+    for (const link of links) this.proxy(link.from, link.to).setLatency(latencyMs);
+  }
+
+  /** SIGSTOP: the process keeps its sockets and state but runs nothing until `resume`. */
+  pause(id: number): void {
+    const pid = this.cluster.pid(id);
+    assert(pid !== undefined, `node ${id} is not running`);
+    process.kill(pid, "SIGSTOP");
+    this.paused.add(id);
+  }
+
+  resume(id: number): void {
+    const pid = this.cluster.pid(id);
+    this.paused.delete(id);
+    if (pid !== undefined) process.kill(pid, "SIGCONT");
+  }
+
+  isPaused(id: number): boolean {
+    return this.paused.has(id);
+  }
+
+  /** Every link forwards again with no latency, every paused node runs again. Killed nodes are the caller's. */
+  healNetworkAndPauses(): void {
+    for (const proxy of this.proxies.values()) {
+      proxy.heal();
+      proxy.setLatency(0);
+    }
+    for (const id of [...this.paused]) this.resume(id);
+  }
+
+  /** Resumes paused nodes (a stopped process would ignore SIGTERM), closes the proxies and the cluster. */
+  async close(options: { readonly keep?: boolean } = {}): Promise<void> {
+    for (const id of [...this.paused]) {
+      try {
+        this.resume(id);
+      } catch {
+        // The process may be gone already; close() kills whatever is left anyway.
+      }
+    }
+    await this.cluster.close(options);
+    await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
+  }
+}

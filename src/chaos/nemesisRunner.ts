@@ -1,0 +1,119 @@
+// Applies a nemesis plan to a running chaos cluster: each planned fault after its quiet gap, held for its
+// duration, then healed; stops (healing the fault in hand) when the run ends or is aborted.
+import { setTimeout as sleep } from "node:timers/promises";
+import { assertNever } from "../shared/assert.js";
+import type { ChaosCluster } from "./chaosCluster.js";
+import { describeFault, linksToCut, linksToSlow } from "./nemesis.js";
+import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
+
+export interface NemesisRunOptions {
+  /** Faults stop being started after this (performance.now() ms); a fault in hand is healed on time. */
+  readonly untilMs: number;
+  /** Aborting heals the fault in hand at once and returns. */
+  readonly signal: AbortSignal;
+  /** Progress lines: each fault as it starts and as it is healed. */
+  readonly log: (line: string) => void;
+}
+
+export interface NemesisReport {
+  readonly faultsCount: Readonly<Record<NemesisKind, number>>;
+}
+
+/** Resolves when `ms` have passed, or at once (without throwing) when `signal` aborts. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || ms <= 0) return;
+  await sleep(ms, undefined, { signal }).catch(() => {});
+}
+
+/**
+ * Runs `plan` against `chaos` until `untilMs` or abort. Faults never overlap. Targets named "the leader"
+ * are resolved when the fault starts (a node not reporting a confirmed leader falls back to the planned
+ * node). A node killed is restarted before the next fault; a restart that fails throws, with the node's
+ * log in the message — that is a finding, not noise.
+ */
+export async function runNemesis(chaos: ChaosCluster, plan: Iterator<PlannedFault>, options: NemesisRunOptions): Promise<NemesisReport> {
+  const faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0 };
+  for (let n = 1; ; n++) {
+    const next = plan.next();
+    if (next.done === true) break;
+    const { quietMs, fault } = next.value;
+    await pause(quietMs, options.signal);
+    const holdMs = holdOf(fault);
+    if (options.signal.aborted || performance.now() + holdMs > options.untilMs) break;
+    faultsCount[fault.kind]++;
+    options.log(`fault ${n}: ${describeFault(fault)}`);
+    const heal = await applyFault(chaos, fault, options.log);
+    await pause(holdMs, options.signal);
+    await heal();
+  }
+  return { faultsCount };
+}
+
+function holdOf(fault: Fault): number {
+  switch (fault.kind) {
+    case "kill":
+      return fault.downMs;
+    case "pause":
+      return fault.pausedMs;
+    case "partition":
+    case "slow":
+      return fault.durationMs;
+    default:
+      return assertNever(fault, "fault");
+  }
+}
+
+async function resolveTargets(chaos: ChaosCluster, targets: readonly Target[]): Promise<number[]> {
+  const leader = targets.some((t) => t.kind === "leader") ? await chaos.cluster.findLeader().catch(() => undefined) : undefined;
+  const ids = targets.map((t) => (t.kind === "node" ? t.id : (leader?.id ?? t.fallbackId)));
+  return [...new Set(ids)];
+}
+
+/** Starts `fault` and returns how to heal it. */
+async function applyFault(chaos: ChaosCluster, fault: Fault, log: (line: string) => void): Promise<() => Promise<void>> {
+  const nodeIds = chaos.ids();
+  switch (fault.kind) {
+    case "kill": {
+      const ids = (await resolveTargets(chaos, fault.targets)).filter((id) => chaos.cluster.isRunning(id));
+      await Promise.all(ids.map((id) => chaos.cluster.kill(id)));
+      log(`  killed node ${ids.join(", ")}`);
+      return async () => {
+        const started = await Promise.all(ids.map((id) => chaos.startNode(id)));
+        log(`  restarted node ${ids.join(", ")}${started.includes("slow") ? " (slow to answer /healthz, still starting)" : ""}`);
+      };
+    }
+    case "pause": {
+      const ids = (await resolveTargets(chaos, fault.targets)).filter((id) => chaos.cluster.isRunning(id));
+      for (const id of ids) chaos.pause(id);
+      log(`  paused node ${ids.join(", ")}`);
+      return async () => {
+        for (const id of ids) chaos.resume(id);
+        log(`  resumed node ${ids.join(", ")}`);
+      };
+    }
+    case "partition": {
+      const targets = fault.shape.kind === "split" ? [] : [fault.shape.node];
+      const [resolved] = await resolveTargets(chaos, targets);
+      const links = linksToCut(fault.shape, nodeIds, () => resolved ?? nodeIds[0] ?? 1);
+      chaos.cut(links, fault.mode);
+      log(`  cut ${links.map((l) => `${l.from}→${l.to}`).join(" ")}`);
+      return async () => {
+        for (const link of links) chaos.proxy(link.from, link.to).heal();
+        log("  healed the partition");
+      };
+    }
+    case "slow": {
+      const targets = fault.scope.kind === "all" ? [] : [fault.scope.node];
+      const [resolved] = await resolveTargets(chaos, targets);
+      const links = linksToSlow(fault.scope, nodeIds, () => resolved ?? nodeIds[0] ?? 1);
+      chaos.setLatency(links, fault.latencyMs);
+      log(`  ${fault.latencyMs} ms on ${links.map((l) => `${l.from}→${l.to}`).join(" ")}`);
+      return async () => {
+        chaos.setLatency(links, 0);
+        log("  latency removed");
+      };
+    }
+    default:
+      return assertNever(fault, "fault");
+  }
+}
