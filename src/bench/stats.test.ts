@@ -18,3 +18,8 @@ test("summarize() of 20 samples reports the maximum as p99", () => {
 test("percentile() refuses an empty sample", () => {
   assert.throws(() => percentile([], 50), /at least one sample/);
 });
+
+test("summarize() takes more samples than a function call takes arguments", () => {
+  const samples = Array.from({ length: 500_000 }, (_, i) => 500_000 - i);
+  assert.deepEqual(summarize(samples), { count: 500_000, minMs: 1, p50Ms: 250_000, p99Ms: 495_000, maxMs: 500_000 });
+});

@@ -246,3 +246,19 @@ test("listBrokers() filters by status, in id order", () => {
   assert.deepEqual(listBrokers(driver.state, { statuses: ["UNFENCED"] }).map((b) => b.brokerId), [1, 3]);
   assert.deepEqual(listBrokers(driver.state, { statuses: ["INIT", "FENCED"] }).map((b) => b.brokerId), [2]);
 });
+
+test("fencing a broker that is in the ISR of 300,000 partitions applies (one record per partition), and unfencing gives the leaderless ones back", () => {
+  const driver = createDriver();
+  const epochs = liveBrokers(driver, [1, 2]);
+  const perTopic = 100_000;
+  for (let t = 0; t < 3; t++) {
+    const partitions = Array.from({ length: perTopic }, (_, partitionId) => ({ partitionId, replicas: partitionId % 2 === 0 ? [1, 2] : [1], leader: 1 }));
+    mustApply(driver, { type: "CreateTopic", name: `wide-${t}`, topicUUID: uuid(10 + t), partitions });
+  }
+  const fenced = mustApply(driver, { type: "FenceBroker", brokerId: 1, brokerEpoch: epochs.get(1) ?? 0 });
+  assert.equal(fenced.records.length, 1 + 3 * perTopic);
+  const partitions = getTopic(driver.state, "wide-2")?.partitions ?? [];
+  assert.deepEqual([partitions[0]?.leader, partitions[1]?.leader, partitions[1]?.ISR], [2, -1, [1]]);
+  const unfenced = mustApply(driver, { type: "UnfenceBroker", brokerId: 1, brokerEpoch: (epochs.get(1) ?? 0) + 1 });
+  assert.equal(unfenced.records.length, 1 + (3 * perTopic) / 2);
+});

@@ -153,10 +153,11 @@ function changeRegistration(state: MetadataState, next: Broker, at: RecordPositi
   const broker: Broker = { ...next, epoch: next.epoch + 1 };
   state.brokers.set(broker.brokerId, broker);
   const { brokerId, brokerHost, brokerPort, securityProtocol, rackId, brokerStatus, epoch } = broker;
-  const records: MetadataRecord[] = [
-    metadataRecord("BrokerRegistrationChangeRecord", { brokerId, brokerHost, brokerPort, securityProtocol, rackId, brokerStatus, epoch }, at),
-  ];
-  if (brokerStatus === "FENCED" || brokerStatus === "CLOSED") records.push(...removeBrokerFromPartitions(state, brokerId, at));
+  const registration = metadataRecord("BrokerRegistrationChangeRecord", { brokerId, brokerHost, brokerPort, securityProtocol, rackId, brokerStatus, epoch }, at);
+  // An array literal, not push(...): a broker may be in the ISR of a million partitions, far more
+  // arguments than one call may take.
+  const leaves = brokerStatus === "FENCED" || brokerStatus === "CLOSED";
+  const records: MetadataRecord[] = leaves ? [registration, ...removeBrokerFromPartitions(state, brokerId, at)] : [registration];
   return { ok: true, records, value: { kind: "broker", broker } };
 }
 
