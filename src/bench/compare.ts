@@ -190,7 +190,9 @@ function scenarioTables(options: CompareOptions, referenceName: string | undefin
 async function startReference(name: ReferenceName): Promise<SystemUnderTest> {
   switch (name) {
     case "etcd":
-      return EtcdSystem.start();
+      return EtcdSystem.start("json");
+    case "etcd-grpc":
+      return EtcdSystem.start("grpc");
     case "zookeeper":
       return ZooKeeperSystem.start();
   }
@@ -199,6 +201,7 @@ async function startReference(name: ReferenceName): Promise<SystemUnderTest> {
 function isInstalled(name: ReferenceName): boolean {
   switch (name) {
     case "etcd":
+    case "etcd-grpc":
       return spawnSync(etcdCommand, ["--version"], { stdio: "ignore" }).status === 0;
     case "zookeeper":
       return zookeeperJars.every((jar) => existsSync(jar));
@@ -208,13 +211,14 @@ function isInstalled(name: ReferenceName): boolean {
 /** Runs the project's install script when the reference is missing; throws if it is still missing. */
 function ensureInstalled(name: ReferenceName, print: (line: string) => void): void {
   if (isInstalled(name)) return;
-  print(`${name} is not installed: running ${installScript} ${name}`);
-  const run = spawnSync("bash", [installScript, name], { stdio: "inherit" });
-  if (run.status !== 0 || !isInstalled(name)) throw new Error(`Cannot run the bench against ${name} as ${installScript} ${name} failed (exit ${String(run.status)})`);
+  const reference = name === "zookeeper" ? "zookeeper" : "etcd";
+  print(`${reference} is not installed: running ${installScript} ${reference}`);
+  const run = spawnSync("bash", [installScript, reference], { stdio: "inherit" });
+  if (run.status !== 0 || !isInstalled(name)) throw new Error(`Cannot run the bench against ${reference} as ${installScript} ${reference} failed (exit ${String(run.status)})`);
 }
 
 function referenceVersion(name: ReferenceName): string {
-  const packageName = name === "etcd" ? "etcd-server" : "zookeeper";
+  const packageName = name === "zookeeper" ? "zookeeper" : "etcd-server";
   const query = spawnSync("dpkg-query", ["-W", "-f=${Version}", packageName], { encoding: "utf8" });
   return query.status === 0 ? `Debian ${packageName} ${query.stdout.trim()}` : "unknown version";
 }

@@ -48,7 +48,7 @@ test("parseCompareArgs() answers help whatever else is given", () => {
 });
 
 test("parseCompareArgs() refuses an unknown reference, naming the value", () => {
-  assert.match(errorOf(parseCompareArgs("writes", ["--vs", "consul"])), /--vs must be one of etcd, zookeeper: current value is "consul"/);
+  assert.match(errorOf(parseCompareArgs("writes", ["--vs", "consul"])), /--vs must be one of etcd, etcd-grpc, zookeeper: current value is "consul"/);
 });
 
 test("parseCompareArgs() refuses unknown flags, positional arguments, missing values and repeats", () => {

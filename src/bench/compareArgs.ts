@@ -1,8 +1,9 @@
 // Flags of the comparison benches `writes` and `reads`: YAKt's metadata quorum against etcd or ZooKeeper.
 
 export type CompareScenario = "writes" | "reads";
-export type ReferenceName = "etcd" | "zookeeper";
-export const referenceNames: readonly ReferenceName[] = ["etcd", "zookeeper"];
+/** `etcd` through its JSON gateway, the same HTTP client as YAKt; `etcd-grpc` through its gRPC API. */
+export type ReferenceName = "etcd" | "etcd-grpc" | "zookeeper";
+export const referenceNames: readonly ReferenceName[] = ["etcd", "etcd-grpc", "zookeeper"];
 
 export interface CompareOptions {
   readonly scenario: CompareScenario;
@@ -44,7 +45,7 @@ the leader, then at --follower-concurrency through a follower`
       : `reads of one record, linearizable and stale, on the leader and through a follower: YAKt GET
 /v1/topics/{name} (?consistency=stale), etcd range (serializable false/true) of a 200-byte value,
 ZooKeeper getData of 200 bytes (no sync: sequentially consistent, so only beside the stale reads)`;
-  return `Usage: npm run bench -- ${scenario} [--vs etcd|zookeeper] [--concurrency LIST] [--follower-concurrency N]
+  return `Usage: npm run bench -- ${scenario} [--vs etcd|etcd-grpc|zookeeper] [--concurrency LIST] [--follower-concurrency N]
          [--warm-up-ms N] [--measure-ms N] [--json FILE] [--markdown FILE] [--cpu-prof DIR]
 
 Measures ${what}.
@@ -53,7 +54,8 @@ temp dir and fsync on; closed-loop clients in this process keep c requests outst
 keep-alive, one socket per request; one ZooKeeper session per request). Each point runs on YAKt,
 then on the reference, then the next point. Prints a table per scenario with ops/s, p50, p99, p99.9.
 
-  --vs NAME                 etcd or zookeeper, measured beside YAKt (installed by
+  --vs NAME                 etcd (its JSON gateway, over the same HTTP client as YAKt), etcd-grpc
+                            (the etcd3 package) or zookeeper, measured beside YAKt (installed by
                             scripts/install-references.sh when missing); YAKt alone without it
   --concurrency LIST        concurrencies on the leader, comma-separated, 1 to ${concurrencyMax} (default ${concurrenciesDefault[scenario].join(",")})
   --follower-concurrency N  concurrency through a follower, 0 for none (default ${followerConcurrencyDefault})

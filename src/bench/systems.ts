@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Etcd3 } from "etcd3";
 import type { Client } from "node-zookeeper-client";
 import { Cluster } from "../e2e/harness.js";
 import { assert } from "../shared/assert.js";
@@ -72,17 +73,15 @@ export class YaktSystem implements SystemUnderTest {
 
   /** `cpuProfileDir`: the controllers run with --cpu-prof and write their profiles there when they exit. */
   static async start(cpuProfileDir: string | undefined): Promise<YaktSystem> {
-    const previousNodeOptions = process.env["NODE_OPTIONS"];
-    // The controllers inherit this process's environment: NODE_OPTIONS is how they get the flags.
-    if (cpuProfileDir !== undefined) process.env["NODE_OPTIONS"] = `${previousNodeOptions ?? ""} --cpu-prof --cpu-prof-dir=${cpuProfileDir}`.trim();
+    const nodeArgs = cpuProfileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`];
+    const cluster = await Cluster.start({ nodesCount: 3, name: "yakt-bench-compare", nodeArgs });
     try {
-      const cluster = await Cluster.start({ nodesCount: 3, name: "yakt-bench-compare" });
       await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
-      return new YaktSystem(cluster);
-    } finally {
-      if (previousNodeOptions === undefined) delete process.env["NODE_OPTIONS"];
-      else process.env["NODE_OPTIONS"] = previousNodeOptions;
+    } catch (error) {
+      await cluster.close();
+      throw error;
     }
+    return new YaktSystem(cluster);
   }
 
   pids(): number[] {
@@ -179,17 +178,23 @@ export class YaktSystem implements SystemUnderTest {
   }
 }
 
+/** How the bench talks to etcd: its JSON gateway over HTTP/1.1 (as to YAKt), or gRPC with the `etcd3` package. */
+export type EtcdClientKind = "json" | "grpc";
+
 export class EtcdSystem implements SystemUnderTest {
-  readonly name = "etcd";
+  readonly name: string;
 
   private constructor(
     private readonly cluster: EtcdCluster,
     private readonly dir: string,
-  ) {}
+    private readonly clientKind: EtcdClientKind,
+  ) {
+    this.name = clientKind === "json" ? "etcd" : "etcd gRPC";
+  }
 
-  static async start(): Promise<EtcdSystem> {
+  static async start(clientKind: EtcdClientKind): Promise<EtcdSystem> {
     const dir = await mkdtemp(join(tmpdir(), "yakt-bench-etcd-"));
-    return new EtcdSystem(await EtcdCluster.start(dir), dir);
+    return new EtcdSystem(await EtcdCluster.start(dir), dir, clientKind);
   }
 
   pids(): number[] {
@@ -197,11 +202,23 @@ export class EtcdSystem implements SystemUnderTest {
   }
 
   async writeLoad(via: Via, concurrency: number, point: number): Promise<Load> {
-    const client = new KeepAliveClient(this.cluster.clientUrl(await this.memberIndex(via)), concurrency, requestTimeoutMs);
+    const url = this.cluster.clientUrl(await this.memberIndex(via));
+    const key = (worker: number, sequence: number): string => `bench/w${point}-${worker}-${sequence}`;
+    if (this.clientKind === "grpc") {
+      const client = grpcClient(url);
+      return {
+        operation: async (worker, sequence) => {
+          await bounded(client.put(key(worker, sequence)).value(payload).exec());
+        },
+        description: `gRPC KV.Put (etcd3) of a unique key with a ${payloadSizeBytes}-byte value, sent to the ${via}`,
+        close: async () => client.close(),
+      };
+    }
+    const client = new KeepAliveClient(url, concurrency, requestTimeoutMs);
     const value = base64(payload);
     return {
       operation: async (worker, sequence) => {
-        await client.expect(200, "POST", "/v3/kv/put", JSON.stringify({ key: base64(`bench/w${point}-${worker}-${sequence}`), value }));
+        await client.expect(200, "POST", "/v3/kv/put", JSON.stringify({ key: base64(key(worker, sequence)), value }));
       },
       description: `POST /v3/kv/put (JSON gateway) of a unique key with a ${payloadSizeBytes}-byte value, sent to the ${via}`,
       close: async () => client.close(),
@@ -218,17 +235,31 @@ export class EtcdSystem implements SystemUnderTest {
   }
 
   async readLoad(via: Via, consistency: Consistency, concurrency: number): Promise<Load> {
-    const client = new KeepAliveClient(this.cluster.clientUrl(await this.memberIndex(via)), concurrency, requestTimeoutMs);
+    const url = this.cluster.clientUrl(await this.memberIndex(via));
     const serializable = consistency === "stale";
+    const guarantee = serializable
+      ? `serializable: the member's local state, may lag the leader`
+      : `linearizable (ReadIndex through the leader, then the member waits until it has applied it)`;
+    const keyOf = (worker: number, sequence: number): string => `bench/r${(worker + sequence * concurrency) % readKeysCount}`;
+    if (this.clientKind === "grpc") {
+      const client = grpcClient(url);
+      return {
+        operation: async (worker, sequence) => {
+          const value = await bounded(client.get(keyOf(worker, sequence)).serializable(serializable).string());
+          if (value?.length !== payloadSizeBytes) throw new Error(`range of ${keyOf(worker, sequence)} returned ${String(value?.length)} bytes`);
+        },
+        description: `gRPC KV.Range (etcd3, serializable ${String(serializable)}) on the ${via}: ${guarantee}`,
+        close: async () => client.close(),
+      };
+    }
+    const client = new KeepAliveClient(url, concurrency, requestTimeoutMs);
     return {
       operation: async (worker, sequence) => {
-        const key = (worker + sequence * concurrency) % readKeysCount;
-        const body = await client.expect(200, "POST", "/v3/kv/range", JSON.stringify({ key: base64(`bench/r${key}`), serializable }));
-        if (!body.includes('"kvs"')) throw new Error(`range of bench/r${key} found nothing: ${body.slice(0, 300)}`);
+        const key = keyOf(worker, sequence);
+        const body = await client.expect(200, "POST", "/v3/kv/range", JSON.stringify({ key: base64(key), serializable }));
+        if (!body.includes('"kvs"')) throw new Error(`range of ${key} found nothing: ${body.slice(0, 300)}`);
       },
-      description: serializable
-        ? `POST /v3/kv/range {serializable: true} on the ${via}: the member's local state, may lag the leader`
-        : `POST /v3/kv/range (serializable false, the default) on the ${via}: linearizable (ReadIndex through the leader, then the member waits until it has applied it)`,
+      description: `POST /v3/kv/range (JSON gateway, serializable ${String(serializable)}) on the ${via}: ${guarantee}`,
       close: async () => client.close(),
     };
   }
@@ -243,6 +274,11 @@ export class EtcdSystem implements SystemUnderTest {
     const leader = await this.cluster.waitForLeader();
     return via === "leader" ? leader : (leader + 1) % this.cluster.membersCount;
   }
+}
+
+/** One gRPC channel (HTTP/2, requests multiplexed) to one member, etcd3's default retry policy. */
+function grpcClient(url: string): Etcd3 {
+  return new Etcd3({ hosts: url, dialTimeout: requestTimeoutMs });
 }
 
 export class ZooKeeperSystem implements SystemUnderTest {
@@ -339,9 +375,9 @@ function closeSessions(sessions: readonly Client[]): void {
   for (const session of sessions) session.close();
 }
 
-/** node-zookeeper-client has no request timeout of its own. */
+/** node-zookeeper-client and etcd3 set no deadline on a request by default. */
 async function bounded<T>(request: Promise<T>): Promise<T> {
   const result = await withTimeout(request, requestTimeoutMs);
-  if (result === undefined) throw new Error(`a ZooKeeper request took over ${requestTimeoutMs} ms`);
+  if (result === undefined) throw new Error(`a request took over ${requestTimeoutMs} ms`);
   return result;
 }
