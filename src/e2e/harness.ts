@@ -53,6 +53,8 @@ export interface ClusterOptions {
   readonly logLevel?: string;
   /** Prefix of the temp dir's name. */
   readonly name?: string;
+  /** Flags for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  readonly nodeArgs?: readonly string[];
   /**
    * The Raft address (`host:port`) node `fromId` dials to reach node `toId` in place of `toId`'s own, e.g.
    * a fault-injecting proxy per directed pair; each node then gets its own `--peers` list (its own entry
@@ -434,7 +436,7 @@ export class Cluster {
     const fd = openSync(slot.logFile, "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, {
+      child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...args], {
         stdio: ["ignore", fd, fd],
         env: { ...process.env, YAKT_LOG_LEVEL: this.options.logLevel ?? "info" },
       });
