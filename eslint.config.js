@@ -73,6 +73,24 @@ export default tseslint.config(
     rules: pureLayerRules("raft", "storage", "transport", "controller", "api", "client", "broker", "cli", "sim"),
   },
   {
+    // The linearizability checker is pure and may import only shared/: it judges histories the chaos
+    // runner records, and must not share code (or bugs) with the system it judges.
+    files: ["src/chaos/check/**/*.ts"],
+    ignores: ["src/**/*.test.ts"],
+    rules: {
+      ...pureLayerRules(),
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            // Anything but ./ and ../../shared/: no Node module, no package, no other layer.
+            { regex: "^(?!\\./|\\.\\./\\.\\./shared/)", message: "chaos/check/ is pure and may import only from itself and shared/." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["src/sim/**/*.ts"],
     ignores: ["src/**/*.test.ts", "src/sim/main.ts", "src/sim/command.ts"],
     rules: {
