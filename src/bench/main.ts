@@ -2,12 +2,15 @@
 // Benches of whole clusters of real processes: `npm run bench -- <scenario> [options]`.
 import { runMain } from "../cli/runMain.js";
 import { compareCommand } from "./compareCommands.js";
+import { consumeCommand, produceCommand } from "./dataPlaneCommands.js";
 import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
 
 const usage = `Usage: npm run bench -- <scenario> [options]
 
 Scenarios:
   failover   kill -9 the leader of 3 controllers, again and again; time until a write succeeds (failover --help)
+  produce    messages/s, MB/s and p50/p99 latency of producers against 3 brokers (produce --help)
+  consume    messages/s and MB/s of a consumer reading a topic from its beginning (consume --help)
   writes     metadata writes/s and latency at concurrency 1 to 128, beside etcd or ZooKeeper (writes --help)
   reads      linearizable and stale reads/s and latency, beside etcd or ZooKeeper (reads --help)
 
@@ -33,6 +36,10 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (scenario) {
     case "failover":
       return failoverCommand(rest);
+    case "produce":
+      return produceCommand(rest);
+    case "consume":
+      return consumeCommand(rest);
     case "writes":
     case "reads":
       return compareCommand(scenario, rest);
