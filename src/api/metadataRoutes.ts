@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientSession } from "../metadata/commands.js";
 import { limits } from "../shared/limits.js";
 import { ApiError } from "./errors.js";
+import { jsonStream } from "./jsonStream.js";
 import type { MetadataOperations } from "./operations.js";
 import {
   answers,
@@ -81,8 +82,8 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   api.post("/v1/topics", { ...write, schema: { tags: ["topics"], summary: "Create a topic, with partitions placed on live brokers when asked", body: CreateTopicBody, response: answers(201, TopicWriteAnswer) } }, async (request, reply) => {
     return reply.code(201).send(await ops.createTopic(request.body, clientSession(request)));
   });
-  api.get("/v1/topics", { schema: { tags: ["topics"], summary: "List topics with their partitions", querystring: ConsistencyQuery, response: answers(200, TopicsAnswer) } }, async (request) => {
-    return ops.listTopics(request.query.consistency);
+  api.get("/v1/topics", { schema: { tags: ["topics"], summary: "List topics with their partitions", querystring: ConsistencyQuery, response: answers(200, TopicsAnswer) } }, async (request, reply) => {
+    return streamed(reply, await ops.listTopics(request.query.consistency));
   });
   api.get("/v1/topics/:name", { schema: { tags: ["topics"], summary: "Get a topic by name", params: TopicParams, querystring: ConsistencyQuery, response: answers(200, TopicAnswer) } }, async (request) => {
     return ops.getTopic(request.params.name, request.query.consistency);
@@ -99,8 +100,8 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   api.post("/v1/partitions", { ...write, schema: { tags: ["topics"], summary: "Create a partition of a topic", body: CreatePartitionBody, response: answers(201, PartitionWriteAnswer) } }, async (request, reply) => {
     return reply.code(201).send(await ops.createPartition(request.body, clientSession(request)));
   });
-  api.get("/v1/partitions", { schema: { tags: ["topics"], summary: "List partitions (?topic= for one topic's)", querystring: PartitionsQuery, response: answers(200, PartitionsAnswer) } }, async (request) => {
-    return ops.listPartitions(request.query.topic, request.query.consistency);
+  api.get("/v1/partitions", { schema: { tags: ["topics"], summary: "List partitions (?topic= for one topic's)", querystring: PartitionsQuery, response: answers(200, PartitionsAnswer) } }, async (request, reply) => {
+    return streamed(reply, await ops.listPartitions(request.query.topic, request.query.consistency));
   });
 
   // ------------------------------------------------------------ producers
@@ -112,11 +113,11 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   });
 
   // ------------------------------------------------------------ metadata fetch and the log
-  api.post("/v1/broker-mgmt/metadata-fetch", { ...write, schema: { tags: ["metadata"], summary: "Broker heartbeat: renews its session and returns changes since offset (or the full image)", body: BrokerMetadataFetchBody, response: answers(200, BrokerMetadataAnswer) } }, async (request) => {
-    return ops.brokerMetadataFetch(request.body);
+  api.post("/v1/broker-mgmt/metadata-fetch", { ...write, schema: { tags: ["metadata"], summary: "Broker heartbeat: renews its session and returns changes since offset (or the full image)", body: BrokerMetadataFetchBody, response: answers(200, BrokerMetadataAnswer) } }, async (request, reply) => {
+    return streamed(reply, await ops.brokerMetadataFetch(request.body));
   });
-  api.get("/v1/client-mgmt/metadata", { schema: { tags: ["metadata"], summary: "Topics, partitions and brokers changed since offset (or the full image)", querystring: ClientMetadataQuery, response: answers(200, ChangesSchema) } }, async (request) => {
-    return ops.clientMetadata(request.query.offset, request.query.consistency);
+  api.get("/v1/client-mgmt/metadata", { schema: { tags: ["metadata"], summary: "Topics, partitions and brokers changed since offset (or the full image)", querystring: ClientMetadataQuery, response: answers(200, ChangesSchema) } }, async (request, reply) => {
+    return streamed(reply, await ops.clientMetadata(request.query.offset, request.query.consistency));
   });
   api.get("/v1/log", { schema: { tags: ["metadata"], summary: "The metadata log from an offset, a page at a time", querystring: LogQuery, response: answers(200, LogAnswer) } }, async (request) => {
     return ops.log(request.query.fromOffset, request.query.limit, request.query.consistency);
@@ -127,9 +128,19 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   api.post("/v1/snapshots", { schema: { tags: ["snapshots"], summary: "Snapshot this node's state now and compact its log", response: answers(201, SnapshotAnswer) } }, async (_request, reply) => {
     return reply.code(201).send(await ops.takeSnapshot());
   });
-  api.get("/v1/snapshots/:id", { schema: { tags: ["snapshots"], summary: "A snapshot's metadata image", params: SnapshotParams, response: answers(200, SnapshotContentAnswer) } }, async (request) => {
-    return ops.getSnapshot(request.params.id, options.snapshotImage);
+  api.get("/v1/snapshots/:id", { schema: { tags: ["snapshots"], summary: "A snapshot's metadata image", params: SnapshotParams, response: answers(200, SnapshotContentAnswer) } }, async (request, reply) => {
+    return streamed(reply, await ops.getSnapshot(request.params.id, options.snapshotImage));
   });
+}
+
+/**
+ * Sends an answer that may hold the whole metadata image — every topic with its partitions, or up to the
+ * history's bound of records — as streamed JSON (jsonStream.ts) rather than through the schema
+ * serializer: a million partitions would otherwise hold the event loop for seconds. The route's response
+ * schema still documents the shape.
+ */
+function streamed(reply: FastifyReply, answer: object): FastifyReply {
+  return reply.type("application/json; charset=utf-8").send(jsonStream(answer));
 }
 
 /**

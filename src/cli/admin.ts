@@ -5,6 +5,7 @@ import { AdminError } from "../client/adminError.js";
 import { assert } from "../shared/assert.js";
 import { limits } from "../shared/limits.js";
 import { parseHostPort } from "../controller/config.js";
+import { partitionsCountMax } from "../metadata/placement.js";
 import { brokersTable, clusterStatusText, logHeader, logLine, memberAdded, memberRemoved, snapshotsTable, snapshotTaken, topicDescription, topicsTable, topicWritten } from "./adminOutput.js";
 import { planDevControllers } from "./dev.js";
 import { parseFlags } from "./flags.js";
@@ -95,11 +96,11 @@ const commands: readonly Command[] = [
     description: "Creates topic NAME with N partitions, their replicas placed on the live (UNFENCED) brokers.",
     positionals: ["NAME"],
     flags: [
-      { name: "--partitions", kind: "integer", min: 0, max: limits.metadata.partitionsCountMax },
+      { name: "--partitions", kind: "integer", min: 0, max: partitionsCountMax },
       { name: "--replication-factor", kind: "integer", min: 1, max: limits.metadata.replicasCountMax },
     ],
     flagsHelp: [
-      ["--partitions N", `partitions, 0 to ${limits.metadata.partitionsCountMax} (default 0)`],
+      ["--partitions N", `partitions, 0 to ${partitionsCountMax} (default 0)`],
       ["--replication-factor R", `replicas per partition, 1 to ${limits.metadata.replicasCountMax} (default 3, or fewer when fewer brokers are live)`],
     ],
     run: async ({ flags, json, out, client }) => {
