@@ -1,0 +1,208 @@
+// One chaos run: a cluster behind fault proxies, clients recording a history while the nemesis injects
+// faults, then heal, convergence, final reads, and the checks. Returns a report; never leaves a process
+// running (every controller is stopped by the pid it was started with, also on failure and abort).
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitForSameMetadata } from "../e2e/metadataClient.js";
+import { createPrng } from "../shared/prng.js";
+import type { ChaosArgs } from "./args.js";
+import { ChaosCluster } from "./chaosCluster.js";
+import { keyOf, RegisterWorkload } from "./clients.js";
+import { judgeHistory } from "./judge.js";
+import type { Verdict } from "./judge.js";
+import { planFaults } from "./nemesis.js";
+import type { NemesisKind } from "./nemesis.js";
+import { runNemesis } from "./nemesisRunner.js";
+
+/** Generous bounds for a 2-core machine shared with other work. */
+const leaderTimeoutMs = 60_000;
+const registerTimeoutMs = 30_000;
+const convergenceTimeoutMs = 60_000;
+const statusRequestTimeoutMs = 5_000;
+const finalReadTimeoutMs = 30_000;
+const progressEveryMs = 5_000;
+/** Snapshots every few hundred entries, so restarted nodes recover from one and laggards catch up by one. */
+const snapshotEntriesCount = 500;
+/** Problems listed in a summary at most (each is one line). */
+const problemsCountMax = 20;
+
+export interface ChaosRunOptions {
+  /** Progress lines, each fault as it happens; also appended to `chaos.log` in the run's dir. */
+  readonly log: (line: string) => void;
+  /** Aborting stops the faults and clients, heals, skips the checks and keeps the dir. */
+  readonly signal: AbortSignal;
+}
+
+export interface ChaosReport {
+  /** True when the history is linearizable, nothing was lost and every controller converged. */
+  readonly clean: boolean;
+  readonly interrupted: boolean;
+  readonly operationsCount: number;
+  readonly lostCount: number;
+  readonly linearizable: Verdict;
+  readonly problems: readonly string[];
+  readonly faultsCount: Readonly<Record<NemesisKind, number>>;
+  readonly summary: readonly string[];
+  /** Where the history and the logs are, when kept. */
+  readonly dir: string;
+  readonly kept: boolean;
+}
+
+export async function runChaos(args: ChaosArgs, options: ChaosRunOptions): Promise<ChaosReport> {
+  const startedMs = performance.now();
+  const chaos = await ChaosCluster.start({ nodesCount: args.controllersCount, name: "yakt-chaos", snapshotEntries: snapshotEntriesCount });
+  const logFile = join(chaos.dir, "chaos.log");
+  const log = (line: string): void => {
+    const stamped = `[${((performance.now() - startedMs) / 1000).toFixed(1).padStart(6)} s] ${line}`;
+    options.log(stamped);
+    appendFileSync(logFile, `${stamped}\n`);
+  };
+  log(`controllers ${chaos.ids().join(", ")} started in ${chaos.dir}, each Raft link through its own proxy`);
+  let report: ChaosReport | undefined;
+  try {
+    report = await runOn(chaos, args, options.signal, log);
+    return report;
+  } finally {
+    const keep = report === undefined || !report.clean || args.keep;
+    await chaos.close({ keep });
+  }
+}
+
+async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, log: (line: string) => void): Promise<ChaosReport> {
+  const cluster = chaos.cluster;
+  const nodeIds = chaos.ids();
+  const brokerIds = Array.from({ length: args.keysCount }, (_, i) => i + 1);
+  const workload = new RegisterWorkload({ clientsCount: args.clientsCount, brokerIds, nodeIds, apiUrl: (id) => cluster.apiUrl(id), seed: args.seed });
+  const problems: string[] = [];
+  const historyFile = join(chaos.dir, "history.jsonl");
+  const saveHistory = (): void => writeFileSync(historyFile, workload.operations.map((op) => JSON.stringify(op)).join("\n") + "\n");
+
+  const leader = await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
+  log(`leader is node ${leader.id} (term ${leader.term}); registering brokers ${brokerIds.join(", ")} as the registers ${brokerIds.map(keyOf).join(", ")}`);
+  await workload.registerAll(args.clientsCount, registerTimeoutMs);
+
+  workload.start();
+  const progress = setInterval(() => log(describeCounts(workload)), progressEveryMs);
+  let faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0 };
+  try {
+    const untilMs = performance.now() + args.durationS * 1000;
+    if (args.nemeses.length > 0) {
+      const plan = planFaults(createPrng(args.seed), { nodeIds, kinds: args.nemeses });
+      faultsCount = { ...(await runNemesis(chaos, plan, { untilMs, signal, log })).faultsCount };
+    }
+    // The nemesis stops starting faults when the next would outlast the run; clients carry on to the end.
+    await sleep(Math.max(0, untilMs - performance.now()), undefined, { signal }).catch(() => {});
+  } catch (error) {
+    problems.push(`the nemesis failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  } finally {
+    await healEverything(chaos, !signal.aborted, log).catch((error: unknown) => problems.push(`cannot heal: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`));
+    await workload.stop();
+    clearInterval(progress);
+  }
+  log(`clients stopped: ${describeCounts(workload)}`);
+
+  if (signal.aborted) {
+    saveHistory();
+    return finish({ args, chaos, workload, problems: ["interrupted before the checks"], linearizable: "unknown", lostCount: 0, faultsCount, interrupted: true, extra: [] });
+  }
+
+  const extra: string[] = [];
+  const converged = await checkConvergence(chaos, problems, log);
+  const finalValues = await finalReads(chaos, workload, brokerIds, args.clientsCount + 1, problems);
+  saveHistory();
+  const unexpected = cluster.unexpectedExits();
+  for (const exit of unexpected) problems.push(exit);
+
+  log(`checking ${workload.operations.length} operations for linearizability`);
+  const checkStartedMs = performance.now();
+  const judgement = judgeHistory(workload.operations, finalValues);
+  problems.push(...judgement.problems);
+  if (judgement.linearizable === "yes") extra.push(`${judgement.checked}, ${((performance.now() - checkStartedMs) / 1000).toFixed(1)} s`);
+  if (converged !== undefined) extra.push(`convergence: every controller applied index ${converged} with the same topics and brokers; final reads agree on every key`);
+  return finish({ args, chaos, workload, problems, linearizable: judgement.linearizable, lostCount: judgement.lostCount, faultsCount, interrupted: false, extra });
+}
+
+/** Heals every link, resumes every paused node and, unless told not to (an aborted run), restarts every killed one. */
+async function healEverything(chaos: ChaosCluster, restart: boolean, log: (line: string) => void): Promise<void> {
+  chaos.healNetworkAndPauses();
+  const down = restart ? chaos.ids().filter((id) => !chaos.cluster.isRunning(id)) : [];
+  await Promise.all(down.map((id) => chaos.startNode(id)));
+  log(`healed: every link forwards, no latency, no paused node${down.length === 0 ? "" : `, restarted node ${down.join(", ")}`}`);
+}
+
+/** Waits for a leader and for every controller to apply the same index with the same metadata. */
+async function checkConvergence(chaos: ChaosCluster, problems: string[], log: (line: string) => void): Promise<number | undefined> {
+  try {
+    const leader = await chaos.cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
+    const same = await waitForSameMetadata(chaos.cluster, { timeoutMs: convergenceTimeoutMs, requestTimeoutMs: statusRequestTimeoutMs, ids: chaos.ids() });
+    log(`converged: leader node ${leader.id}, every controller at applied index ${same.appliedIndex}`);
+    return same.appliedIndex;
+  } catch (error) {
+    problems.push(`no convergence: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * A linearizable read of every key through every controller, recorded in the history (client ids from
+ * `firstClientId`, one per controller). Returns each key's value when every controller saw the same.
+ */
+async function finalReads(chaos: ChaosCluster, workload: RegisterWorkload, brokerIds: readonly number[], firstClientId: number, problems: string[]): Promise<Map<string, string | null>> {
+  const nodeIds = chaos.ids();
+  const seen = new Map<string, Map<number, string | null>>();
+  await Promise.all(
+    nodeIds.map(async (nodeId, i) => {
+      for (const brokerId of brokerIds) {
+        try {
+          const op = await workload.finalRead(firstClientId + i, nodeId, brokerId, finalReadTimeoutMs);
+          const values = seen.get(op.input.key) ?? new Map<number, string | null>();
+          values.set(nodeId, op.output?.value ?? null);
+          seen.set(op.input.key, values);
+        } catch (error) {
+          problems.push(`final read: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }),
+  );
+  const finalValues = new Map<string, string | null>();
+  for (const [key, values] of seen) {
+    const distinct = new Set(values.values());
+    if (distinct.size === 1) finalValues.set(key, [...distinct][0] ?? null);
+    else problems.push(`final reads of ${key} differ between controllers: ${JSON.stringify(Object.fromEntries(values))}`);
+  }
+  return finalValues;
+}
+
+function describeCounts(workload: RegisterWorkload): string {
+  const { writes, reads } = workload.counts();
+  return `writes ok ${writes.ok} fail ${writes.fail} unknown ${writes.unknown}; reads ok ${reads.ok} fail ${reads.fail}`;
+}
+
+interface FinishInput {
+  readonly args: ChaosArgs;
+  readonly chaos: ChaosCluster;
+  readonly workload: RegisterWorkload;
+  readonly problems: readonly string[];
+  readonly linearizable: Verdict;
+  readonly lostCount: number;
+  readonly faultsCount: Readonly<Record<NemesisKind, number>>;
+  readonly interrupted: boolean;
+  readonly extra: readonly string[];
+}
+
+function finish(input: FinishInput): ChaosReport {
+  const { args, problems, linearizable, lostCount, faultsCount } = input;
+  const operationsCount = input.workload.operations.length;
+  const clean = problems.length === 0 && linearizable === "yes" && lostCount === 0;
+  const { writes, reads } = input.workload.counts();
+  const summary = [
+    `seed ${args.seed}, ${args.durationS} s, ${args.controllersCount} controllers, ${args.clientsCount} clients, ${args.keysCount} keys, nemesis ${args.nemeses.length === 0 ? "none" : args.nemeses.join(",")}`,
+    `faults: ${Object.entries(faultsCount).map(([kind, count]) => `${kind} ${count}`).join(", ")}`,
+    `operations: ${operationsCount} (writes ok ${writes.ok}, fail ${writes.fail}, unknown ${writes.unknown}; reads ok ${reads.ok}, fail ${reads.fail}; the final reads included)`,
+    ...input.extra,
+    ...problems.slice(0, problemsCountMax).map((p) => `problem: ${p}`),
+    "note: only the controllers' metadata is checked; data-plane checks (duplicate or lost messages) are not yet part of the run, so duplicates=0 below is not a measurement",
+  ];
+  return { clean, interrupted: input.interrupted, operationsCount, lostCount, linearizable, problems, faultsCount, summary, dir: input.chaos.dir, kept: !clean || args.keep };
+}
