@@ -18,7 +18,7 @@ function reason(parsed: ParsedChaosArgs): string {
 }
 
 test("parseChaosArgs gives the defaults and a drawn seed when no flag is given", () => {
-  assert.deepEqual(args(parseChaosArgs([], drawSeed)), { durationS: 60, nemeses: ["kill", "pause", "partition", "slow"], seed: 77, seedDrawn: true, clientsCount: 5, keysCount: 8, controllersCount: 3, keep: false });
+  assert.deepEqual(args(parseChaosArgs([], drawSeed)), { durationS: 60, nemeses: ["kill", "pause", "partition", "slow", "terminate", "transfer"], seed: 77, seedDrawn: true, clientsCount: 5, keysCount: 8, controllersCount: 3, keep: false });
 });
 
 test("parseChaosArgs takes every flag, in both spellings", () => {

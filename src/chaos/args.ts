@@ -20,15 +20,16 @@ export interface ChaosArgs {
 
 export type ParsedChaosArgs = { readonly kind: "help" } | { readonly kind: "error"; readonly reason: string } | { readonly kind: "args"; readonly args: ChaosArgs };
 
-export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis kill,pause,partition,slow|none] [--seed N]
+export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis LIST|none] [--seed N]
                        [--clients N] [--keys N] [--controllers N] [--keep]
 
 Starts real controllers on 127.0.0.1 with a fault proxy on every Raft link, runs concurrent clients
 (linearizable reads and writes of one register per key through random controllers) while a nemesis
-kills, pauses, partitions and slows nodes, heals everything, then checks the history.
+kills, pauses, partitions, slows, stops and hands over nodes, heals everything, then checks the history.
 
   --duration S      seconds of faults and load, 5 to 86400 (default 60)
-  --nemesis LIST    faults to inject, comma-separated (default all four); none for a baseline
+  --nemesis LIST    faults to inject, comma-separated from kill, pause, partition, slow, terminate
+                    (SIGTERM and restart) and transfer (leadership transfer); default all; none for a baseline
   --seed N          0 to 4294967295: names the faults and client choices (default: drawn, and printed)
   --clients N       concurrent clients, 1 to 64 (default 5)
   --keys N          registers (broker ids), 1 to 64 (default 8)

@@ -18,6 +18,10 @@ function targetsOf(fault: Fault): readonly Target[] {
       return fault.shape.kind === "split" ? [] : [fault.shape.node];
     case "slow":
       return fault.scope.kind === "all" ? [] : [fault.scope.node];
+    case "terminate":
+      return fault.targets;
+    case "transfer":
+      return fault.targetId === undefined ? [] : [{ kind: "node", id: fault.targetId }];
   }
 }
 
@@ -41,7 +45,7 @@ test("kills and pauses take at most a minority, split partitions cut off at most
       for (const { quietMs, fault } of take(seed, 40, nodeIds)) {
         assert.ok(quietMs >= nemesisBounds.quietMsMin && quietMs <= nemesisBounds.quietMsMax);
         for (const target of targetsOf(fault)) assert.ok(nodeIds.includes(target.kind === "node" ? target.id : target.fallbackId));
-        if (fault.kind === "kill" || fault.kind === "pause") {
+        if (fault.kind === "kill" || fault.kind === "pause" || fault.kind === "terminate") {
           assert.ok(fault.targets.length >= 1 && fault.targets.length <= minorityCount(nodeIds.length));
           const ids = fault.targets.map((t) => (t.kind === "node" ? t.id : t.fallbackId));
           assert.equal(new Set(ids).size, ids.length, "distinct targets");

@@ -5,7 +5,7 @@ import { assert, assertNever } from "../shared/assert.js";
 import type { Prng } from "../shared/prng.js";
 import type { CutMode } from "./faultProxy.js";
 
-export const nemesisKinds = ["kill", "pause", "partition", "slow"] as const;
+export const nemesisKinds = ["kill", "pause", "partition", "slow", "terminate", "transfer"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 /** A node a fault aims at: the leader found when the fault starts (else `fallbackId`), or a given node. */
@@ -34,7 +34,11 @@ export type Fault =
   | { readonly kind: "kill"; readonly targets: readonly Target[]; readonly downMs: number }
   | { readonly kind: "pause"; readonly targets: readonly Target[]; readonly pausedMs: number }
   | { readonly kind: "partition"; readonly shape: PartitionShape; readonly mode: CutMode; readonly durationMs: number }
-  | { readonly kind: "slow"; readonly scope: SlowScope; readonly latencyMs: number; readonly durationMs: number };
+  | { readonly kind: "slow"; readonly scope: SlowScope; readonly latencyMs: number; readonly durationMs: number }
+  /** SIGTERM: a leader hands over before it stops (its requests in flight fail with STOPPING); restarted after `downMs`. */
+  | { readonly kind: "terminate"; readonly targets: readonly Target[]; readonly downMs: number }
+  /** `POST /v1/cluster/transfer-leadership` through node `viaId` (forwarded to the leader), to `targetId` or the most up-to-date follower. */
+  | { readonly kind: "transfer"; readonly viaId: number; readonly targetId: number | undefined; readonly settleMs: number };
 
 /** One step of a plan: wait `quietMs` with no fault, then hold `fault` for its duration, then heal it. */
 export interface PlannedFault {
@@ -101,6 +105,10 @@ function drawFault(prng: Prng, kind: NemesisKind, nodeIds: readonly number[]): F
       const mode: CutMode = prng.chance(nemesisBounds.blackholeChance) ? "blackhole" : "reject";
       return { kind, shape: drawShape(prng, nodeIds), mode, durationMs: holdMs() };
     }
+    case "terminate":
+      return { kind, targets: drawTargets(prng, nodeIds), downMs: holdMs() };
+    case "transfer":
+      return { kind, viaId: prng.pick(nodeIds), targetId: prng.chance(0.5) ? prng.pick(nodeIds) : undefined, settleMs: holdMs() };
     case "slow": {
       const scope: SlowScope = prng.chance(0.5) ? { kind: "all" } : { kind: "node", node: drawTarget(prng, nodeIds) };
       return { kind, scope, latencyMs: prng.intBetween(nemesisBounds.latencyMsMin, nemesisBounds.latencyMsMax), durationMs: holdMs() };
@@ -196,6 +204,10 @@ export function describeFault(fault: Fault): string {
       return `partition ${describeShape(fault.shape)} (${fault.mode}) for ${seconds(fault.durationMs)}`;
     case "slow":
       return `latency ${fault.latencyMs} ms on ${fault.scope.kind === "all" ? "every link" : `the links of ${describeTarget(fault.scope.node)}`} for ${seconds(fault.durationMs)}`;
+    case "terminate":
+      return `SIGTERM ${fault.targets.map(describeTarget).join(", ")}, restart after ${seconds(fault.downMs)}`;
+    case "transfer":
+      return `transfer leadership to ${fault.targetId === undefined ? "the most up-to-date follower" : `node ${fault.targetId}`} (asked through node ${fault.viaId}), then ${seconds(fault.settleMs)} to settle`;
     default:
       return assertNever(fault, "fault");
   }

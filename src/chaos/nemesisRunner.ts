@@ -1,10 +1,15 @@
 // Applies a nemesis plan to a running chaos cluster: each planned fault after its quiet gap, held for its
 // duration, then healed; stops (healing the fault in hand) when the run ends or is aborted.
 import { setTimeout as sleep } from "node:timers/promises";
+import { formatExit } from "../e2e/harness.js";
+import { httpRequest } from "../e2e/http.js";
 import { assertNever } from "../shared/assert.js";
 import type { ChaosCluster } from "./chaosCluster.js";
 import { describeFault, linksToCut, linksToSlow } from "./nemesis.js";
 import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
+
+/** A transfer waits for the target to catch up, at most an election timeout or so; generous for a loaded machine. */
+const transferTimeoutMs = 10_000;
 
 export interface NemesisRunOptions {
   /** Faults stop being started after this (performance.now() ms); a fault in hand is healed on time. */
@@ -32,7 +37,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * log in the message — that is a finding, not noise.
  */
 export async function runNemesis(chaos: ChaosCluster, plan: Iterator<PlannedFault>, options: NemesisRunOptions): Promise<NemesisReport> {
-  const faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0 };
+  const faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0, terminate: 0, transfer: 0 };
   for (let n = 1; ; n++) {
     const next = plan.next();
     if (next.done === true) break;
@@ -52,7 +57,10 @@ export async function runNemesis(chaos: ChaosCluster, plan: Iterator<PlannedFaul
 function holdOf(fault: Fault): number {
   switch (fault.kind) {
     case "kill":
+    case "terminate":
       return fault.downMs;
+    case "transfer":
+      return fault.settleMs;
     case "pause":
       return fault.pausedMs;
     case "partition":
@@ -81,6 +89,23 @@ async function applyFault(chaos: ChaosCluster, fault: Fault, log: (line: string)
         const started = await Promise.all(ids.map((id) => chaos.startNode(id)));
         log(`  restarted node ${ids.join(", ")}${started.includes("slow") ? " (slow to answer /healthz, still starting)" : ""}`);
       };
+    }
+    case "terminate": {
+      const ids = (await resolveTargets(chaos, fault.targets)).filter((id) => chaos.cluster.isRunning(id) && !chaos.isPaused(id));
+      const exits = await Promise.all(ids.map((id) => chaos.cluster.terminate(id)));
+      log(`  stopped node ${ids.map((id, i) => `${id} (${formatExit(exits[i] ?? { code: null, signal: null })})`).join(", ")}`);
+      // A controller stops cleanly on SIGTERM (SPEC §7); any other exit is a finding.
+      const unclean = ids.filter((_, i) => exits[i]?.code !== 0);
+      return async () => {
+        const started = await Promise.all(ids.map((id) => chaos.startNode(id)));
+        log(`  restarted node ${ids.join(", ")}${started.includes("slow") ? " (slow to answer /healthz, still starting)" : ""}`);
+        if (unclean.length > 0) throw new Error(`node ${unclean.join(", ")} did not exit 0 after SIGTERM (see its log)`);
+      };
+    }
+    case "transfer": {
+      const answer = await httpRequest(`${chaos.cluster.apiUrl(fault.viaId)}/v1/cluster/transfer-leadership`, { method: "POST", body: fault.targetId === undefined ? {} : { targetId: fault.targetId }, timeoutMs: transferTimeoutMs });
+      log(`  ${answer.kind === "response" ? `answered ${answer.status} ${JSON.stringify(answer.body)}` : answer.message}`);
+      return () => Promise.resolve();
     }
     case "pause": {
       const ids = (await resolveTargets(chaos, fault.targets)).filter((id) => chaos.cluster.isRunning(id));

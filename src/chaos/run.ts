@@ -84,7 +84,7 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
 
   workload.start();
   const progress = setInterval(() => log(describeCounts(workload)), progressEveryMs);
-  let faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0 };
+  let faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0, terminate: 0, transfer: 0 };
   try {
     const untilMs = performance.now() + args.durationS * 1000;
     if (args.nemeses.length > 0) {
