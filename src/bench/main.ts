@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Benches of whole clusters of real processes: `npm run bench -- <scenario> [options]`.
 import { runMain } from "../cli/runMain.js";
-import { compareCommand } from "./compareCommands.js";
-import { consumeCommand, produceCommand } from "./dataPlaneCommands.js";
+import { benchCommand } from "./command.js";
+import { runCompare } from "./compare.js";
+import { compareUsage, parseCompareArgs } from "./compareArgs.js";
+import { consumeUsage, parseConsumeArgs, runConsume } from "./consume.js";
 import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
+import { parseProduceArgs, produceUsage, runProduce } from "./produce.js";
+import { parseScaleArgs, runScale, scaleUsage } from "./scale.js";
 
 const usage = `Usage: npm run bench -- <scenario> [options]
 
@@ -13,36 +17,24 @@ Scenarios:
   consume    messages/s and MB/s of a consumer reading a topic from its beginning (consume --help)
   writes     metadata writes/s and latency at concurrency 1 to 128, beside etcd or ZooKeeper (writes --help)
   reads      linearizable and stale reads/s and latency, beside etcd or ZooKeeper (reads --help)
+  scale      a million partitions: snapshot load time, controller memory, full MetadataFetch times (scale --help)
 
 Exit status: 0 ok, 1 the bench failed, 2 bad scenario or flags.`;
-
-async function failoverCommand(argv: readonly string[]): Promise<number> {
-  const parsed = parseFailoverArgs(argv);
-  switch (parsed.kind) {
-    case "help":
-      console.log(failoverUsage);
-      return 0;
-    case "error":
-      console.error(`bench failover: ${parsed.message}\nRun "npm run bench -- failover --help" for usage.`);
-      return 2;
-    case "options":
-      await runFailover(parsed.options, (line) => console.log(line));
-      return 0;
-  }
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [scenario, ...rest] = argv;
   switch (scenario) {
     case "failover":
-      return failoverCommand(rest);
+      return benchCommand(scenario, parseFailoverArgs(rest), failoverUsage, runFailover);
     case "produce":
-      return produceCommand(rest);
+      return benchCommand(scenario, parseProduceArgs(rest), produceUsage, runProduce);
     case "consume":
-      return consumeCommand(rest);
+      return benchCommand(scenario, parseConsumeArgs(rest), consumeUsage, runConsume);
     case "writes":
     case "reads":
-      return compareCommand(scenario, rest);
+      return benchCommand(scenario, parseCompareArgs(scenario, rest), compareUsage(scenario), runCompare);
+    case "scale":
+      return benchCommand(scenario, parseScaleArgs(rest), scaleUsage, runScale);
     case "help":
     case "--help":
     case "-h":
