@@ -1,4 +1,5 @@
 import swagger from "@fastify/swagger";
+import { limits } from "../shared/limits.js";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
@@ -83,6 +84,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // One log line per request would drown everything else under load.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: bodyBytesMax,
+    // Path parameters as long as the longest name a route takes (Fastify's default of 100 would turn a
+    // request for a topic of 101 to 249 characters into 414).
+    maxParamLength: limits.metadata.topicNameLengthMax,
     return503OnClosing: true,
   });
   const leaderHint = (leaderId: NodeId): Record<string, unknown> => {

@@ -86,11 +86,13 @@ describe("POST /v1/cluster/members", () => {
 
   test("a change under way is 409 MEMBERSHIP_CHANGE_PENDING with Retry-After, on this leader and from the core", async () => {
     const { app, controller } = testApp();
+    // Plugins load first (the docs UI reads files): after that the request below is all in memory.
+    await app.ready();
     let release: () => void = () => {};
     controller.matchBarrier = new Promise((resolve) => (release = resolve));
     const first = app.inject(addMember(node4));
     // Until the add waits for the learner to catch up (bounded: the request needs a few turns).
-    for (let turn = 0; turn < 1000 && controller.membershipChanges.length === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 10_000 && controller.membershipChanges.length === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(controller.membershipChanges, [{ kind: "addLearner", nodeId: 4 }]);
     const concurrent = await app.inject(removeMember(3));
     assert.equal(concurrent.statusCode, 409);

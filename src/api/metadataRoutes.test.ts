@@ -102,6 +102,17 @@ describe("metadata routes", () => {
     assert.deepEqual([badName.statusCode, badName.json().code], [400, "INVALID_COMMAND"]);
   });
 
+  test("a topic with the longest name allowed (249 characters) can be read, listed by partition and deleted by name", async () => {
+    const { app } = testApp();
+    const name = "n".repeat(249);
+    assert.equal((await post(app, "/v1/topics", { name })).statusCode, 201);
+    for (const url of [`/v1/topics/${name}`, `/v1/topics/${name}/partitions`]) {
+      const answer = await app.inject({ method: "GET", url });
+      assert.equal(answer.statusCode, 200, `${url.slice(0, 30)}…: ${answer.body.slice(0, 200)}`);
+    }
+    assert.equal((await app.inject({ method: "DELETE", url: `/v1/topics/${name}` })).statusCode, 200);
+  });
+
   test("partitions: create with replicas or placed, list by topic, change leader/ISR with partitionEpoch + 1; stale epoch 409", async () => {
     const { app } = testApp();
     await liveBrokers(app, [1, 2, 3]);
