@@ -2,6 +2,7 @@
 // sending the next as soon as the previous one answers. What it measures is the system's throughput at
 // that many requests in flight and the latency each of them saw.
 import { assert } from "../shared/assert.js";
+import { nearestRank } from "./stats.js";
 
 /** One request of worker `worker` (0-based), its `sequence`-th (0-based); rejects when it failed. */
 export type Operation = (worker: number, sequence: number) => Promise<void>;
@@ -114,16 +115,6 @@ export async function runClosedLoop(operation: Operation, options: ClosedLoopOpt
 export function latencyPercentiles(samplesMs: readonly number[]): LatencyPercentiles | undefined {
   if (samplesMs.length === 0) return undefined;
   const sorted = Float64Array.from(samplesMs).sort();
-  return { p50Ms: nearestRank(sorted, 500), p99Ms: nearestRank(sorted, 990), p999Ms: nearestRank(sorted, 999), maxMs: nearestRank(sorted, 1_000) };
+  return { p50Ms: nearestRank(sorted, 50), p99Ms: nearestRank(sorted, 99), p999Ms: nearestRank(sorted, 99.9), maxMs: nearestRank(sorted, 100) };
 }
 
-/**
- * The smallest sample at or above which `perMille` ‰ of the samples lie. In integers: p / 100 × n in
- * floating point puts 99.9 % of 1000 samples at rank 1000, not 999.
- */
-function nearestRank(sorted: Float64Array, perMille: number): number {
-  const rank = Math.max(1, Math.ceil((perMille * sorted.length) / 1_000));
-  const value = sorted[rank - 1];
-  assert(value !== undefined, `rank ${rank} of ${sorted.length} samples`);
-  return value;
-}

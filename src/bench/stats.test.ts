@@ -23,3 +23,10 @@ test("summarize() takes more samples than a function call takes arguments", () =
   const samples = Array.from({ length: 500_000 }, (_, i) => 500_000 - i);
   assert.deepEqual(summarize(samples), { count: 500_000, minMs: 1, p50Ms: 250_000, p99Ms: 495_000, maxMs: 500_000 });
 });
+
+test("percentile() ranks by whole numbers: p99.9 of 1,000 samples is the 999th, not the maximum", () => {
+  const samples = Array.from({ length: 1_000 }, (_, i) => i + 1);
+  assert.equal(percentile(samples, 99.9), 999);
+  assert.equal(percentile(samples, 99), 990);
+  assert.equal(percentile(samples, 0.1), 1);
+});

@@ -14,10 +14,16 @@ export interface LatencySummary {
  * p99 is the maximum.
  */
 export function percentile(samples: readonly number[], p: number): number {
-  assert(samples.length > 0, "a percentile needs at least one sample");
+  return nearestRank([...samples].sort((a, b) => a - b), p);
+}
+
+/** `percentile` of samples already sorted in ascending order (sort once, rank many times). */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number {
+  assert(sorted.length > 0, "a percentile needs at least one sample");
   assert(p > 0 && p <= 100, `p must be in (0, 100], got ${p}`);
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // p is a decimal like 99.9 that binary floating point cannot hold exactly: 0.999 * 1000 comes out a
+  // hair above 999, and a plain ceil would take the 1000th. Round away that error before the ceil.
+  const rank = Math.max(1, Math.ceil(Math.round((p / 100) * sorted.length * 1e6) / 1e6));
   const value = sorted[rank - 1];
   assert(value !== undefined, `rank ${rank} of ${sorted.length} samples`);
   return value;
@@ -30,8 +36,8 @@ export function summarize(samplesMs: readonly number[]): LatencySummary {
   return {
     count: samplesMs.length,
     minMs: sorted[0] ?? 0,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    maxMs: percentile(sorted, 100),
+    p50Ms: nearestRank(sorted, 50),
+    p99Ms: nearestRank(sorted, 99),
+    maxMs: nearestRank(sorted, 100),
   };
 }
