@@ -222,6 +222,7 @@ describe("Controller", () => {
     const cluster = await TestCluster.start([1, 2, 3]);
     const error = await rejection(cluster.node(1).controller.readBarrier());
     assert.equal(error.code, "NO_LEADER");
+    assert.equal(error.message, "Cannot read as no leader is known: an election is under way");
     await cluster.stopAll();
   });
 

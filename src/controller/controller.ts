@@ -291,7 +291,7 @@ export class Controller<Result> {
    * leader is known.
    */
   readBarrier(): Promise<number> {
-    const refusal = this.refusal();
+    const refusal = this.refusal("read");
     if (refusal !== undefined && refusal.code !== "NOT_LEADER") return Promise.reject(refusal);
     const requestId = this.nextReadId++;
     const accepted = this.raft.readIndex(requestId);
@@ -595,11 +595,11 @@ export class Controller<Result> {
   }
 
   /** Why a request cannot start here now, if it cannot. */
-  private refusal(): ControllerError | undefined {
+  private refusal(action: "write" | "read" = "write"): ControllerError | undefined {
     if (this.failure !== undefined) return new ControllerError("STORAGE_FAILED", `Cannot serve as the disk failed: ${this.failure.message}`);
     if (this.stopping || !this.started) return new ControllerError("STOPPING", "Cannot serve as the node is not running");
     if (this.role === "leader") return undefined;
-    return notLeaderError(this.raft.status().leaderId);
+    return notLeaderError(this.raft.status().leaderId, action);
   }
 
   private bestTransferTarget(): NodeId | undefined {

@@ -76,9 +76,9 @@ const retriableCodes: ReadonlySet<ControllerErrorCode> = new Set([
 ]);
 
 /** A follower's or leaderless node's answer to a write. */
-export function notLeaderError(leaderId: NodeId): ControllerError {
-  if (leaderId === 0) return new ControllerError("NO_LEADER", "Cannot write as no leader is known: an election is under way", { outcome: "not_applied" });
-  return new ControllerError("NOT_LEADER", `Cannot write as this node is not the leader: current leader is ${leaderId}`, { leaderId, outcome: "not_applied" });
+export function notLeaderError(leaderId: NodeId, action: "write" | "read" = "write"): ControllerError {
+  if (leaderId === 0) return new ControllerError("NO_LEADER", `Cannot ${action} as no leader is known: an election is under way`, { outcome: "not_applied" });
+  return new ControllerError("NOT_LEADER", `Cannot ${action} as this node is not the leader: current leader is ${leaderId}`, { leaderId, outcome: "not_applied" });
 }
 
 /** Translates the core's refusal of a proposal or read into the controller's catalogue. */
