@@ -23,6 +23,28 @@ describe("HTTP API", () => {
     assert.equal(notReady.headers["retry-after"], "1");
   });
 
+  test("a request that arrives while the app closes is 503 STOPPING from the catalogue, with Retry-After and outcome not_applied", async () => {
+    const { app } = setUp();
+    let release: () => void = () => {};
+    let entered: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const closing = new Promise<void>((resolve) => (entered = resolve));
+    app.addHook("preClose", async () => {
+      entered();
+      await held;
+    });
+    // Over a real socket: Fastify refuses inject() once closing, but a server still takes requests then.
+    const url = await app.listen({ host: "127.0.0.1", port: 0 });
+    const closed = app.close();
+    await closing;
+    const answer = await fetch(`${url}/v1/topics`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "late" }), signal: AbortSignal.timeout(10_000) });
+    const body = (await answer.json()) as Record<string, unknown>;
+    release();
+    await closed;
+    assert.equal(answer.status, 503);
+    assert.deepEqual([body["code"], body["outcome"], body["retriable"], answer.headers.get("retry-after")], ["STOPPING", "not_applied", true, "1"]);
+  });
+
   test("GET /v1/cluster reports leader, term, commit index, each member's role, match index, lag and last contact, and the pid", async () => {
     const { app } = setUp();
     const body = (await app.inject({ url: "/v1/cluster" })).json();

@@ -86,8 +86,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: bodyBytesMax,
     // Path parameters as long as the longest name a route takes (Fastify's default of 100 would turn a
     // request for a topic of 101 to 249 characters into 414).
-    maxParamLength: limits.metadata.topicNameLengthMax,
-    return503OnClosing: true,
+    routerOptions: { maxParamLength: limits.metadata.topicNameLengthMax },
+    // Not Fastify's own 503 body while closing: the hooks below answer STOPPING from the catalogue.
+    return503OnClosing: false,
+  });
+  // A request that arrives once the app has begun to close is refused before it starts anything, with
+  // the catalogue's code, so a client knows to retry elsewhere and that nothing was applied.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    if (!closing) return;
+    return sendError(reply, 503, { code: "STOPPING", message: "Cannot serve as the node is stopping", outcome: "not_applied", retriable: true });
   });
   const leaderHint = (leaderId: NodeId): Record<string, unknown> => {
     const leader = deps.members().find((m) => m.id === leaderId);
