@@ -25,15 +25,20 @@ let cluster: Cluster;
 let brokers: BrokerProcesses;
 let admin: AdminClient;
 
+/** Waits until the quorum counts every broker UNFENCED: a broker back in an ISR may not be yet. */
+async function allUnfenced(): Promise<void> {
+  await waitFor("every broker UNFENCED", async () => {
+    const listed = await admin.listBrokers({ status: "UNFENCED" }).catch(() => undefined);
+    return listed !== undefined && listed.brokers.length === brokerIds.length ? true : undefined;
+  }, { timeoutMs: setupTimeoutMs, intervalMs: 100 });
+}
+
 before(async () => {
   cluster = await Cluster.start({ nodesCount: 3, brokerHeartbeatMs, brokerSessionMs, name: "yakt-e2e-data-plane" });
   try {
     brokers = await BrokerProcesses.start(cluster, { brokerIds, replicaLagMs });
     admin = new AdminClient({ controllers: brokers.controllerUrls() });
-    await waitFor("every broker UNFENCED", async () => {
-      const listed = await admin.listBrokers({ status: "UNFENCED" }).catch(() => undefined);
-      return listed !== undefined && listed.brokers.length === brokerIds.length ? true : undefined;
-    }, { timeoutMs: setupTimeoutMs, intervalMs: 100 });
+    await allUnfenced();
   } catch (error) {
     await brokers?.close();
     await cluster.close();
@@ -56,6 +61,7 @@ async function withLogsOnFailure<T>(body: () => Promise<T>): Promise<T> {
 }
 
 async function createTopic(name: string): Promise<void> {
+  await allUnfenced();
   await admin.createTopic({ name, partitions: 3, replicationFactor: 3 });
   // Every broker has heard of it (and opened its replicas) once each reports them.
   await waitFor(`brokers to open the replicas of ${name}`, async () => {
