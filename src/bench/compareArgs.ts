@@ -1,4 +1,6 @@
 // Flags of the comparison benches `writes` and `reads`: YAKt's metadata quorum against etcd or ZooKeeper.
+import { parseBenchArgs } from "./flags.js";
+import type { ParsedArgs } from "./flags.js";
 
 export type CompareScenario = "writes" | "reads";
 /** `etcd` through its JSON gateway, the same HTTP client as YAKt; `etcd-grpc` through its gRPC API. */
@@ -21,10 +23,7 @@ export interface CompareOptions {
   readonly cpuProfileDir: string | undefined;
 }
 
-export type ParsedCompareArgs =
-  | { readonly kind: "help" }
-  | { readonly kind: "options"; readonly options: CompareOptions }
-  | { readonly kind: "error"; readonly message: string };
+export type ParsedCompareArgs = ParsedArgs<CompareOptions>;
 
 export const concurrenciesDefault: Readonly<Record<CompareScenario, readonly number[]>> = { writes: [1, 8, 32, 128], reads: [32] };
 export const followerConcurrencyDefault = 32;
@@ -72,66 +71,15 @@ Set YAKT_E2E_KEEP=1 to keep YAKt's temp dir with the controllers' logs.`;
 const flags = ["--vs", "--concurrency", "--follower-concurrency", "--warm-up-ms", "--measure-ms", "--json", "--markdown", "--cpu-prof"];
 
 export function parseCompareArgs(scenario: CompareScenario, argv: readonly string[]): ParsedCompareArgs {
-  if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
-  const error = (reason: string, value?: string): ParsedCompareArgs => ({
-    kind: "error",
-    message: `Cannot run the ${scenario} bench as ${reason}${value === undefined ? "" : `: current value is "${value}"`}`,
-  });
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = equals === -1 ? arg : arg.slice(0, equals);
-    if (!flags.includes(flag)) return error(arg.startsWith("-") ? `${flag} is not a flag of the ${scenario} bench` : "it takes no positional arguments", arg);
-    const value = equals === -1 ? argv[++i] : arg.slice(equals + 1);
-    if (value === undefined || value.startsWith("--") || value === "") return error(`${flag} needs a value`);
-    if (values.has(flag)) return error(`${flag} is given twice`, value);
-    values.set(flag, value);
-  }
-
-  const vs = values.get("--vs");
-  const reference = referenceNames.find((name) => name === vs);
-  if (vs !== undefined && reference === undefined) return error(`--vs must be one of ${referenceNames.join(", ")}`, vs);
-
-  const concurrenciesText = values.get("--concurrency");
-  let concurrencies = concurrenciesDefault[scenario];
-  if (concurrenciesText !== undefined) {
-    const list = concurrenciesText.split(",").map((item) => readInteger(item, 1, concurrencyMax));
-    const valid = list.length <= concurrenciesCountMax && list.every((c) => c !== undefined) && new Set(list).size === list.length;
-    if (!valid) return error(`--concurrency must be 1 to ${concurrenciesCountMax} distinct integers from 1 to ${concurrencyMax}, separated by commas`, concurrenciesText);
-    concurrencies = list as number[];
-  }
-
-  const integers: Partial<Record<string, number>> = {};
-  const bounds: readonly (readonly [string, number, number, number])[] = [
-    ["--follower-concurrency", 0, concurrencyMax, followerConcurrencyDefault],
-    ["--warm-up-ms", 0, warmUpMsMax, warmUpMsDefault],
-    ["--measure-ms", measureMsMin, measureMsMax, measureMsDefault],
-  ];
-  for (const [flag, min, max, fallback] of bounds) {
-    const text = values.get(flag);
-    const value = text === undefined ? fallback : readInteger(text, min, max);
-    if (value === undefined) return error(`${flag} must be an integer from ${min} to ${max}`, text);
-    integers[flag] = value;
-  }
-
-  return {
-    kind: "options",
-    options: {
-      scenario,
-      reference,
-      concurrencies,
-      followerConcurrency: integers["--follower-concurrency"] ?? followerConcurrencyDefault,
-      warmUpMs: integers["--warm-up-ms"] ?? warmUpMsDefault,
-      measureMs: integers["--measure-ms"] ?? measureMsDefault,
-      jsonFile: values.get("--json"),
-      markdownFile: values.get("--markdown"),
-      cpuProfileDir: values.get("--cpu-prof"),
-    },
-  };
-}
-
-function readInteger(text: string, min: number, max: number): number | undefined {
-  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  return Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
+  return parseBenchArgs(scenario, argv, flags, (values) => ({
+    scenario,
+    reference: values.choice("--vs", referenceNames),
+    concurrencies: values.integers("--concurrency", { min: 1, max: concurrencyMax, countMax: concurrenciesCountMax }, concurrenciesDefault[scenario]),
+    followerConcurrency: values.integer("--follower-concurrency", 0, concurrencyMax, followerConcurrencyDefault),
+    warmUpMs: values.integer("--warm-up-ms", 0, warmUpMsMax, warmUpMsDefault),
+    measureMs: values.integer("--measure-ms", measureMsMin, measureMsMax, measureMsDefault),
+    jsonFile: values.text("--json"),
+    markdownFile: values.text("--markdown"),
+    cpuProfileDir: values.text("--cpu-prof"),
+  }));
 }

@@ -8,6 +8,8 @@ import { waitFor } from "../e2e/waitFor.js";
 import { assert } from "../shared/assert.js";
 import { describeMachine, formatMachine } from "./machine.js";
 import type { Machine } from "./machine.js";
+import { parseBenchArgs } from "./flags.js";
+import type { ParsedArgs } from "./flags.js";
 import { summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
 
@@ -21,10 +23,7 @@ export interface FailoverOptions {
   readonly jsonFile: string | undefined;
 }
 
-export type ParsedFailoverArgs =
-  | { readonly kind: "help" }
-  | { readonly kind: "options"; readonly options: FailoverOptions }
-  | { readonly kind: "error"; readonly message: string };
+export type ParsedFailoverArgs = ParsedArgs<FailoverOptions>;
 
 const nodesCount = 3;
 const trialsCountDefault = 20;
@@ -64,47 +63,13 @@ then restarts the killed node, waits until it has caught up and the cluster has 
 Set YAKT_E2E_KEEP=1 to keep the temp dir with the controllers' logs.`;
 
 export function parseFailoverArgs(argv: readonly string[]): ParsedFailoverArgs {
-  if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
-  const flags = ["--trials", "--tick-ms", "--election-ticks", "--heartbeat-ticks", "--json"];
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = equals === -1 ? arg : arg.slice(0, equals);
-    if (!flags.includes(flag)) return failoverError(arg.startsWith("-") ? `${flag} is not a flag of the failover bench` : "it takes no positional arguments", arg);
-    const value = equals === -1 ? argv[++i] : arg.slice(equals + 1);
-    if (value === undefined || value.startsWith("--")) return failoverError(`${flag} needs a value`);
-    if (values.has(flag)) return failoverError(`${flag} is given twice`, value);
-    values.set(flag, value);
-  }
-  const integers = new Map<string, number>();
-  const bounds: readonly (readonly [string, number, number])[] = [
-    ["--trials", 1, trialsCountMax],
-    ["--tick-ms", 1, tickMsMax],
-    ["--election-ticks", 1, ticksMax],
-    ["--heartbeat-ticks", 1, ticksMax],
-  ];
-  for (const [flag, min, max] of bounds) {
-    const text = values.get(flag);
-    if (text === undefined) continue;
-    const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-    if (!Number.isSafeInteger(value) || value < min || value > max) return failoverError(`${flag} must be an integer from ${min} to ${max}`, text);
-    integers.set(flag, value);
-  }
-  return {
-    kind: "options",
-    options: {
-      trialsCount: integers.get("--trials") ?? trialsCountDefault,
-      tickMs: integers.get("--tick-ms"),
-      electionTicks: integers.get("--election-ticks"),
-      heartbeatTicks: integers.get("--heartbeat-ticks"),
-      jsonFile: values.get("--json"),
-    },
-  };
-}
-
-function failoverError(reason: string, value?: string): ParsedFailoverArgs {
-  return { kind: "error", message: `Cannot run the failover bench as ${reason}${value === undefined ? "" : `: current value is "${value}"`}` };
+  return parseBenchArgs("failover", argv, ["--trials", "--tick-ms", "--election-ticks", "--heartbeat-ticks", "--json"], (values) => ({
+    trialsCount: values.integer("--trials", 1, trialsCountMax, trialsCountDefault),
+    tickMs: values.optionalInteger("--tick-ms", 1, tickMsMax),
+    electionTicks: values.optionalInteger("--election-ticks", 1, ticksMax),
+    heartbeatTicks: values.optionalInteger("--heartbeat-ticks", 1, ticksMax),
+    jsonFile: values.text("--json"),
+  }));
 }
 
 export interface FailoverTrial {

@@ -21,8 +21,13 @@ export class FlagValues {
   constructor(private readonly values: ReadonlyMap<string, string>) {}
 
   integer(flag: string, min: number, max: number, fallback: number): number {
+    return this.optionalInteger(flag, min, max) ?? fallback;
+  }
+
+  /** An integer in [min, max], or undefined when the flag is absent. */
+  optionalInteger(flag: string, min: number, max: number): number | undefined {
     const text = this.values.get(flag);
-    if (text === undefined) return fallback;
+    if (text === undefined) return undefined;
     return readInteger(text, min, max) ?? badFlag(`${flag} must be an integer from ${min} to ${max}`, text);
   }
 
@@ -35,7 +40,9 @@ export class FlagValues {
     return valid ? (list as number[]) : badFlag(`${flag} must be 1 to ${bounds.countMax} distinct integers from ${bounds.min} to ${bounds.max}, separated by commas`, text);
   }
 
-  choice<T extends string>(flag: string, choices: readonly T[], fallback: T): T {
+  choice<T extends string>(flag: string, choices: readonly T[], fallback: T): T;
+  choice<T extends string>(flag: string, choices: readonly T[]): T | undefined;
+  choice<T extends string>(flag: string, choices: readonly T[], fallback?: T): T | undefined {
     const text = this.values.get(flag);
     if (text === undefined) return fallback;
     const chosen = choices.find((choice) => choice === text);
@@ -62,7 +69,7 @@ export function parseBenchArgs<T>(scenario: string, argv: readonly string[], fla
     const flag = equals === -1 ? arg : arg.slice(0, equals);
     if (!flags.includes(flag)) return error(arg.startsWith("-") ? `${flag} is not a flag of the ${scenario} bench` : "it takes no positional arguments", arg);
     const value = equals === -1 ? argv[++i] : arg.slice(equals + 1);
-    if (value === undefined || value.startsWith("--")) return error(`${flag} needs a value`);
+    if (value === undefined || value.startsWith("--") || value === "") return error(`${flag} needs a value`);
     if (values.has(flag)) return error(`${flag} is given twice`, value);
     values.set(flag, value);
   }
