@@ -1,6 +1,7 @@
 // Real broker processes beside a controller cluster of the harness: start, kill -9, restart by id,
 // each with its own port, data dir and log file under the cluster's temp dir; cleanup that leaves no
 // process behind.
+import { trackChild } from "./childProcesses.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync } from "node:fs";
@@ -37,17 +38,6 @@ interface BrokerSlot {
   exited: Promise<void> | undefined;
 }
 
-/** Brokers still running when this process exits are killed (a failing test must not leave them). */
-const liveBrokers = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const child of liveBrokers) child.kill("SIGKILL");
-  });
-}
 
 /** Broker processes pointed at every controller of `cluster`. Call `close()` when done, also on failure. */
 export class BrokerProcesses {
@@ -62,7 +52,6 @@ export class BrokerProcesses {
   }
 
   static async start(cluster: Cluster, options: BrokerProcessOptions): Promise<BrokerProcesses> {
-    installExitHook();
     const ports = await freePorts(options.brokerIds.length);
     const slots = options.brokerIds.map((id, i): BrokerSlot => {
       const port = ports[i];
@@ -119,11 +108,10 @@ export class BrokerProcesses {
     } finally {
       closeSync(fd);
     }
-    liveBrokers.add(child);
+    trackChild(child);
     slot.child = child;
     slot.exited = new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
-        liveBrokers.delete(child);
         if (slot.child === child) slot.child = undefined;
         appendFileSync(slot.logFile, `--- broker ${id} exited: code ${code ?? "none"}, signal ${signal ?? "none"}\n`);
         resolve();

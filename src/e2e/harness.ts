@@ -1,6 +1,7 @@
 // Real controller processes on loopback for end-to-end tests and benches: free ports, a temp dir;
 // start, kill -9, SIGTERM and restart by node id; waits for a leader, convergence and catch-up; and
 // cleanup that leaves no process behind.
+import { trackChild } from "./childProcesses.js";
 import type { ClusterStatus } from "../api/schemas.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -94,19 +95,6 @@ interface NodeSlot {
   exitExpected: boolean;
 }
 
-/** Every child any cluster started and that has not exited: killed if the test process exits first. */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Synchronous by necessity: an 'exit' listener cannot wait. Kills only children this module started.
-  process.on("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-  });
-}
-
 /**
  * A cluster of controller processes on 127.0.0.1 with its data and logs under a fresh temp dir.
  * Node ids are 1..nodesCount; a restarted node keeps its ports and data dir. Each node's stdout and
@@ -129,7 +117,6 @@ export class Cluster {
   /** Creates the temp dir, picks ports and starts the nodes of `startIds` (all by default). */
   static async start(options: ClusterOptions): Promise<Cluster> {
     assert(Number.isInteger(options.nodesCount) && options.nodesCount >= 1 && options.nodesCount <= nodesCountMax, `nodesCount must be in [1, ${nodesCountMax}], got ${options.nodesCount}`);
-    installExitHook();
     const dir = await mkdtemp(join(tmpdir(), `${options.name ?? "yakt-e2e"}-`));
     const ports = await freePorts(2 * options.nodesCount);
     const slots = Array.from({ length: options.nodesCount }, (_, i): NodeSlot => {
@@ -452,12 +439,11 @@ export class Cluster {
       const exit = await exited;
       throw new Error(`cannot start node ${slot.id}: spawn failed (${formatExit(exit)})`);
     }
-    liveChildren.add(child);
+    trackChild(child);
     const running: RunningProcess = { child, pid: child.pid, exited };
     slot.running = running;
     slot.exitExpected = false;
     void exited.then((exit) => {
-      liveChildren.delete(child);
       slot.lastExit = exit;
       if (!slot.exitExpected) this.unexpectedExitsList.push(`node ${slot.id} (pid ${running.pid}) exited by itself: ${formatExit(exit)}`);
       if (slot.running === running) slot.running = undefined;

@@ -1,6 +1,7 @@
 // The processes of a reference system (etcd, ZooKeeper) started by a bench: each one's output goes to
 // a log file in the bench's temp dir, and every process is stopped at the end — by the pid this module
 // started, never by name — also when the bench fails or the process exits.
+import { trackChild } from "../../e2e/childProcesses.js";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync } from "node:fs";
@@ -14,18 +15,6 @@ const stopTimeoutMs = 10_000;
 const killTimeoutMs = 5_000;
 const logTailLinesCount = 20;
 
-/** Every child started here and still running; an 'exit' listener kills them if the bench dies early. */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Synchronous by necessity: an 'exit' listener cannot wait.
-  process.on("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-  });
-}
 
 export interface StartedProcess {
   readonly name: string;
@@ -40,9 +29,7 @@ export interface StartedProcess {
 export class ProcessGroup {
   private readonly processes: { readonly started: StartedProcess; readonly child: ChildProcess }[] = [];
 
-  constructor(private readonly dir: string) {
-    installExitHook();
-  }
+  constructor(private readonly dir: string) {}
 
   /** Starts `command` with `args`; throws if it cannot be spawned (e.g. not installed). */
   async spawn(name: string, command: string, args: readonly string[]): Promise<StartedProcess> {
@@ -61,10 +48,9 @@ export class ProcessGroup {
       child.once("error", () => resolve({ code: null, signal: null }));
     });
     if (child.pid === undefined) throw new Error(`Cannot start ${name} as spawning ${command} failed (${formatExit(await exited)})`);
-    liveChildren.add(child);
+    trackChild(child);
     const started: StartedProcess = { name, pid: child.pid, logFile, exited, exit: undefined };
     void exited.then((exit) => {
-      liveChildren.delete(child);
       started.exit = exit;
       appendFileSync(logFile, `--- ${new Date().toISOString()} ${name} (pid ${started.pid}) exited: ${formatExit(exit)}\n`);
     });
