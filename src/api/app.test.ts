@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { ControllerError, notLeaderError } from "../controller/errors.js";
 import { createPrng } from "../shared/prng.js";
 import { forwardedByHeader } from "./forward.js";
-import { controllerStatus as status, FakeController, jsonRequest, testApp, testMembers as members } from "./testing.js";
+import { controllerStatus as status, FakeController, jsonRequest, testApp, testMembers as members, withForwardingPair } from "./testing.js";
 
 function setUp(bodyBytesMax?: number) {
   return testApp(bodyBytesMax === undefined ? {} : { bodyBytesMax });
@@ -83,18 +83,7 @@ describe("HTTP API", () => {
   });
 
   test("a write on a follower is forwarded to the leader, whose answer is relayed unchanged", async () => {
-    const leaderController = new FakeController();
-    leaderController.current = status({ id: 2, leaderId: 2 });
-    const { app: leaderApp } = testApp({ controller: leaderController });
-    await leaderApp.listen({ host: "127.0.0.1", port: 0 });
-    try {
-      const address = leaderApp.server.address();
-      assert.ok(address !== null && typeof address === "object");
-      const withLeader = members.map((m) => (m.id === 2 ? { ...m, api: { host: "127.0.0.1", port: address.port } } : m));
-      const follower = new FakeController();
-      follower.current = status({ role: "follower", leaderId: 2, progress: [] });
-      follower.proposeError = notLeaderError(2);
-      const { app } = testApp({ controller: follower, members: withLeader });
+    await withForwardingPair(async ({ leader: { controller: leaderController }, follower: { app, controller: follower } }) => {
       const response = await app.inject(createTopic("orders", {}, { "idempotency-key": "cli:1" }));
       assert.equal(response.statusCode, 201, response.body);
       assert.equal(response.json().topic.name, "orders");
@@ -106,9 +95,7 @@ describe("HTTP API", () => {
       assert.equal(follower.proposals, 0, "the follower proposed nothing");
       const invalid = await app.inject(createTopic("orders", { partitions: "3" }));
       assert.equal(invalid.statusCode, 400, "validation happens before forwarding");
-    } finally {
-      await leaderApp.close();
-    }
+    });
   });
 
   test("a write whose leader cannot be reached answers 503 FORWARD_FAILED with outcome unknown", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fromRaftError, notLeaderError } from "../controller/errors.js";
+import { fromRaftError } from "../controller/errors.js";
 import { forwardedByHeader } from "./forward.js";
-import { controllerStatus as status, FakeController, jsonRequest, testApp, testMembers } from "./testing.js";
+import { controllerStatus as status, FakeController, jsonRequest, testApp, withForwardingPair } from "./testing.js";
 
 const addMember = (body: Record<string, unknown>, headers: Record<string, string> = {}) => jsonRequest("POST", "/v1/cluster/members", body, headers);
 const node4 = { id: 4, raftAddress: "127.0.0.1:9104", apiAddress: "127.0.0.1:9004" };
@@ -200,25 +200,12 @@ describe("DELETE /v1/cluster/members/{id}", () => {
   });
 
   test("on a follower the removal is forwarded to the leader, whose answer is relayed", async () => {
-    const leaderController = new FakeController();
-    leaderController.current = status({ id: 2, leaderId: 2 });
-    const { app: leaderApp } = testApp({ controller: leaderController });
-    await leaderApp.listen({ host: "127.0.0.1", port: 0 });
-    try {
-      const address = leaderApp.server.address();
-      assert.ok(address !== null && typeof address === "object");
-      const withLeader = testMembers.map((m) => (m.id === 2 ? { ...m, api: { host: "127.0.0.1", port: address.port } } : m));
-      const follower = new FakeController();
-      follower.current = status({ role: "follower", leaderId: 2, progress: [] });
-      follower.proposeError = notLeaderError(2);
-      const { app } = testApp({ controller: follower, members: withLeader });
+    await withForwardingPair(async ({ leader: { controller: leaderController }, follower: { app, controller: follower } }) => {
       const response = await app.inject(removeMember(3));
       assert.equal(response.statusCode, 200, response.body);
       assert.deepEqual(response.json().membership, { voters: [1, 2], learners: [] });
       assert.deepEqual(leaderController.membershipChanges, [{ kind: "removeNode", nodeId: 3 }]);
       assert.deepEqual(follower.membershipChanges, []);
-    } finally {
-      await leaderApp.close();
-    }
+    });
   });
 });

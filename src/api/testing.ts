@@ -3,7 +3,8 @@ import type { CompatProfileName, MemberAddress } from "../controller/config.js";
 import { mergeMemberAddresses, registeredAddress } from "../controller/memberAddresses.js";
 import { MembershipService } from "../controller/membershipService.js";
 import { MetadataService } from "../controller/metadataService.js";
-import { FakeController, ManualClock } from "../controller/testing.js";
+import { notLeaderError } from "../controller/errors.js";
+import { controllerStatus, FakeController, ManualClock } from "../controller/testing.js";
 import { buildApp } from "./app.js";
 
 export { controllerStatus, FakeController, ManualClock } from "../controller/testing.js";
@@ -56,6 +57,29 @@ export function testApp(options: TestAppOptions = {}): TestApp {
 }
 
 /** The n-th UUID `testApp` hands out. */
+/**
+ * For tests of forwarding: the leader's app (node 2) listening on a loopback port, and a follower's app
+ * (node 1, which knows node 2 leads and refuses to propose) that forwards writes to it over HTTP. The
+ * leader's server is closed when `body` ends.
+ */
+export async function withForwardingPair(body: (pair: { readonly leader: TestApp; readonly follower: TestApp }) => Promise<void>): Promise<void> {
+  const leaderController = new FakeController();
+  leaderController.current = controllerStatus({ id: 2, leaderId: 2 });
+  const leader = testApp({ controller: leaderController });
+  await leader.app.listen({ host: "127.0.0.1", port: 0 });
+  try {
+    const address = leader.app.server.address();
+    if (address === null || typeof address !== "object") throw new Error("the leader's app listens on a TCP port");
+    const members = testMembers.map((m) => (m.id === 2 ? { ...m, api: { host: "127.0.0.1", port: address.port } } : m));
+    const followerController = new FakeController();
+    followerController.current = controllerStatus({ role: "follower", leaderId: 2, progress: [] });
+    followerController.proposeError = notLeaderError(2);
+    await body({ leader, follower: testApp({ controller: followerController, members }) });
+  } finally {
+    await leader.app.close();
+  }
+}
+
 export function uuidOf(n: number): string {
   return `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 }

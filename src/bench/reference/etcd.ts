@@ -60,15 +60,11 @@ export class EtcdCluster {
     });
     const processes = new ProcessGroup(dir);
     const cluster = new EtcdCluster(members, processes);
-    try {
+    await processes.startOrStop(async () => {
       for (const member of members) await mkdir(member.dataDir, { recursive: true });
       for (let i = 0; i < members.length; i++) await processes.spawn(members[i]?.name ?? "", etcdCommand, etcdArgs(members, i, `bench-${process.pid}`));
       await cluster.waitForLeader();
-    } catch (error) {
-      console.error(await processes.logTails());
-      await processes.stop();
-      throw error;
-    }
+    });
     return cluster;
   }
 

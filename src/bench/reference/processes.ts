@@ -68,6 +68,20 @@ export class ProcessGroup {
     if (dead.length > 0) throw new Error(`Reference processes exited: ${dead.map((p) => `${p.started.name} (${formatExit(p.started.exit ?? { code: null, signal: null })})`).join(", ")}`);
   }
 
+  /**
+   * Runs a cluster's start-up (spawning its processes, waiting until it serves); if that fails, prints
+   * the processes' log tails, stops them all and rethrows, so a failed start leaves nothing running.
+   */
+  async startOrStop(start: () => Promise<void>): Promise<void> {
+    try {
+      await start();
+    } catch (error) {
+      console.error(await this.logTails());
+      await this.stop();
+      throw error;
+    }
+  }
+
   /** SIGTERM to every running process, then SIGKILL to those still there after `stopTimeoutMs`. Safe to call twice. */
   async stop(): Promise<void> {
     const running = this.processes.filter((p) => p.started.exit === undefined);

@@ -92,7 +92,7 @@ export class ZooKeeperCluster {
     });
     const processes = new ProcessGroup(dir);
     const cluster = new ZooKeeperCluster(servers, processes);
-    try {
+    await processes.startOrStop(async () => {
       for (const server of servers) {
         await mkdir(join(server.dir, "data"), { recursive: true });
         await writeFile(join(server.dir, "data", "myid"), `${server.id}\n`);
@@ -101,11 +101,7 @@ export class ZooKeeperCluster {
         await processes.spawn(`zookeeper-${server.id}`, "java", javaArgs(configFile, server.dir));
       }
       await cluster.waitForLeader();
-    } catch (error) {
-      console.error(await processes.logTails());
-      await processes.stop();
-      throw error;
-    }
+    });
     return cluster;
   }
 
