@@ -38,7 +38,6 @@ interface BrokerSlot {
   exited: Promise<void> | undefined;
 }
 
-
 /** Broker processes pointed at every controller of `cluster`. Call `close()` when done, also on failure. */
 export class BrokerProcesses {
   private readonly slots: Map<number, BrokerSlot>;

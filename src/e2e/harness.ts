@@ -64,7 +64,6 @@ export interface ClusterOptions {
   readonly raftPeerAddress?: (fromId: number, toId: number) => string;
 }
 
-
 /** A leader that a majority of the voters it reports (itself included) report in the same term. */
 export interface Leader {
   readonly id: number;

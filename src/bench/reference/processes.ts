@@ -15,7 +15,6 @@ const stopTimeoutMs = 10_000;
 const killTimeoutMs = 5_000;
 const logTailLinesCount = 20;
 
-
 export interface StartedProcess {
   readonly name: string;
   readonly pid: number;
