@@ -269,6 +269,48 @@ describe("Controller", () => {
     await cluster.stopAll();
   });
 
+  test("a committed write is answered while the leader's fsync of later writes is still running", async () => {
+    const cluster = await TestCluster.start([1, 2, 3]);
+    const dir = cluster.node(1).dir;
+    await cluster.crash(1);
+    let holding = false;
+    const held: (() => void)[] = [];
+    await cluster.boot(1, dir, (storage) => ({
+      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
+      setHardState: (hardState: HardState) => storage.setHardState(hardState),
+      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
+      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
+      compact: (index: number) => storage.compact(index),
+      // Once holding, the leader's syncs complete only when the test releases them.
+      sync: () => (holding ? new Promise<void>((resolve) => held.push(() => void storage.sync().then(resolve))) : storage.sync()),
+    }));
+    const leader = await cluster.electLeader(1);
+    holding = true;
+    let firstAnswered = false;
+    const first = put(leader, "a", "x").then((applied) => {
+      firstAnswered = true;
+      return applied;
+    });
+    await until(() => held.length === 1, "the leader's fsync of the first write");
+    const firstIndex = leader.controller.status().lastIndex;
+    // The second write arrives while the first one's Ready is on disk, so it goes out with the next Ready.
+    let secondAnswered = false;
+    const second = put(leader, "b", "y").then(() => (secondAnswered = true));
+    // One follower makes a quorum (a follower still being probed gets its next append only with the next
+    // Ready); its real fsync can take many event-loop turns on a busy disk.
+    const acknowledged = () => leader.controller.status().progress.some((p) => p.matchIndex >= firstIndex);
+    await until(acknowledged, "a follower to acknowledge the first write", 10_000_000);
+    held.shift()?.();
+    await until(() => firstAnswered, "the first write to be answered", 10_000_000);
+    assert.equal(held.length, 1, "the second write's fsync is still running");
+    assert.equal(secondAnswered, false);
+    assert.equal((await first).index, firstIndex);
+    holding = false;
+    for (const release of held.splice(0)) release();
+    await second;
+    await cluster.stopAll();
+  });
+
   test("a snapshot is taken after snapshotEntriesCount entries, the log is compacted, and a restart recovers the state", async () => {
     const cluster = await TestCluster.start([1], { snapshotEntriesCount: 20, snapshotBytes: 1 << 30 });
     const leader = await cluster.electLeader(1);

@@ -261,6 +261,39 @@ test("a leader counts its own entry toward commit only after advance()", () => {
   assert.deepEqual(indexTerms(takeReady(leader).committedEntries), [[2, 1]]);
 });
 
+test("a leader's Ready marks its committed entries durable, so they may be applied while the Ready's new entries are written", () => {
+  const leader = newLeader([1, 2, 3]);
+  leader.propose(bytes(1));
+  leader.ready();
+  leader.step(appendResponse({ from: 2, to: 1, term: 1, matchIndex: 2 }));
+  leader.propose(bytes(2));
+  leader.advance();
+  const ready = takeReady(leader);
+  assert.deepEqual(indexTerms(ready.entries), [[3, 1]]);
+  assert.deepEqual(indexTerms(ready.committedEntries), [[2, 1]]);
+  assert.equal(ready.durableCommittedCount, 1);
+});
+
+test("a follower's committed entries that arrive in the same Ready are not durable yet: they wait for its writes", () => {
+  const node = newTestNode(2, [1, 2, 3]);
+  node.step(appendEntries({ from: 1, to: 2, term: 1, entries: [entry(1, 1)] }));
+  takeReady(node);
+  node.step(appendEntries({ from: 1, to: 2, term: 1, prevLogIndex: 1, prevLogTerm: 1, entries: [entry(2, 1), entry(3, 1)], leaderCommit: 2 }));
+  const ready = takeReady(node);
+  assert.deepEqual(indexTerms(ready.committedEntries), [[1, 1], [2, 1]]);
+  assert.equal(ready.durableCommittedCount, 1, "entry 1 was durable before; entry 2 is written by this Ready");
+});
+
+test("a follower whose durable entry is overwritten does not count it durable, whatever its index", () => {
+  const node = newTestNode(2, [1, 2, 3]);
+  node.step(appendEntries({ from: 1, to: 2, term: 1, entries: [entry(1, 1), entry(2, 1)] }));
+  takeReady(node);
+  node.step(appendEntries({ from: 3, to: 2, term: 2, prevLogIndex: 1, prevLogTerm: 1, entries: [entry(2, 2)], leaderCommit: 2 }));
+  const ready = takeReady(node);
+  assert.deepEqual(indexTerms(ready.committedEntries), [[1, 1], [2, 2]]);
+  assert.equal(ready.durableCommittedCount, 1);
+});
+
 test("a single-node leader commits its entry at advance()", () => {
   const node = newTestNode(1, [1]);
   node.campaignNow();

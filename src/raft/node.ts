@@ -428,6 +428,7 @@ export class RaftNode {
       snapshot,
       entries,
       committedEntries,
+      durableCommittedCount: snapshot === undefined ? countUpTo(committedEntries, this.log.stableIndex) : 0,
       messages: this.outbox,
       readStates: this.readStates,
       sendBeforePersist: this.role.kind === "leader" && !termOrVoteChanged && snapshot === undefined,
@@ -1181,4 +1182,11 @@ function concatBytes(chunks: readonly Uint8Array[], totalBytes: number): Uint8Ar
     offset += chunk.length;
   }
   return out;
+}
+
+/** How many leading entries of `entries` (ascending indexes) have an index at or below `index`. */
+function countUpTo(entries: readonly Entry[], index: number): number {
+  let count = 0;
+  while (count < entries.length && (entries[count] as Entry).index <= index) count++;
+  return count;
 }

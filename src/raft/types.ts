@@ -189,7 +189,10 @@ export interface SoftState {
  * 2. send `messages` (when `sendBeforePersist` is true they may go out while step 1 is still running:
  *    the node is a leader whose term and vote are already durable, and it counts its own log toward a
  *    quorum only once `advance()` says the write is durable);
- * 3. apply `committedEntries` to the state machine, serve `readStates` once applied;
+ * 3. apply `committedEntries` to the state machine, serve `readStates` once applied. The first
+ *    `durableCommittedCount` of them were durable on this node before this Ready: they may be applied as
+ *    soon as the Ready is taken, while step 1 runs (as etcd applies while its WAL writes), so a commit
+ *    never waits for the fsync of entries that arrived after it; the rest only after step 1;
  * 4. call `advance()`.
  * Inputs (`step`, `tick`, `propose`, …) may arrive between `ready()` and `advance()`; the next `ready()`
  * may only be taken after `advance()`.
@@ -200,6 +203,8 @@ export interface Ready {
   readonly snapshot: Snapshot | undefined;
   readonly entries: readonly Entry[];
   readonly committedEntries: readonly Entry[];
+  /** How many leading `committedEntries` are already durable here (0 when the Ready holds a snapshot); see step 3. */
+  readonly durableCommittedCount: number;
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
   readonly sendBeforePersist: boolean;

@@ -351,6 +351,7 @@ export class Cluster {
       if (ready.hardState !== undefined) host.storage.setHardState(ready.hardState);
       host.inFlight = ready;
       host.inFlightSent = false;
+      host.inFlightAppliedCount = 0;
       if (!host.storage.hasUnsynced()) {
         // Nothing to make durable: send and apply at once.
         this.completeReady(host, ready);
@@ -359,6 +360,11 @@ export class Cluster {
       if (ready.sendBeforePersist) {
         this.send(ready.messages);
         host.inFlightSent = true;
+      }
+      // What was durable before this Ready is applied while its writes are in flight (the Ready contract).
+      for (; host.inFlightAppliedCount < ready.durableCommittedCount; host.inFlightAppliedCount++) {
+        if (this.checker.failed) return;
+        this.applyEntry(host, ready.committedEntries[host.inFlightAppliedCount] as Entry);
       }
       const delayUnits = this.diskPrng.intBetween(this.params.diskDelayUnitsMin, this.params.diskDelayUnitsMax);
       this.schedule(delayUnits, { kind: "syncDone", node: host.id, incarnation: host.incarnation });
@@ -372,9 +378,9 @@ export class Cluster {
     this.checkDurableCommit(host);
     if (!host.inFlightSent) this.send(ready.messages);
     if (ready.snapshot !== undefined) this.installSnapshot(host, ready.snapshot);
-    for (const entry of ready.committedEntries) {
+    for (; host.inFlightAppliedCount < ready.committedEntries.length; host.inFlightAppliedCount++) {
       if (this.checker.failed) return;
-      this.applyEntry(host, entry);
+      this.applyEntry(host, ready.committedEntries[host.inFlightAppliedCount] as Entry);
     }
     this.confirmReads(host, ready.readStates);
     this.serveReads(host);

@@ -30,6 +30,8 @@ export class NodeHost {
   /** The Ready being persisted; the next one is taken only after `advance()`. */
   inFlight: Ready | undefined = undefined;
   inFlightSent = false;
+  /** How many of the in-flight Ready's committed entries are applied already. */
+  inFlightAppliedCount = 0;
   /** The shell's loop will look for the next Ready at a "pump" event already scheduled. */
   pumpScheduled = false;
   readonly pendingProposals = new Map<number, PendingProposal>();
