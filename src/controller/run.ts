@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { buildApp } from "../api/app.js";
-import { StorageCorruptionError } from "../storage/errors.js";
+import { asStorageWriteError, StorageCorruptionError, StorageWriteError } from "../storage/errors.js";
 import { RaftStorage } from "../storage/raftStorage.js";
 import { TcpTransport } from "../transport/tcpTransport.js";
 import type { ControllerConfig } from "./config.js";
@@ -28,10 +28,14 @@ const shutdownMsMax = 10_000;
 export async function runController(config: ControllerConfig): Promise<number> {
   const log = pino({ level: process.env["YAKT_LOG_LEVEL"] ?? "info", base: { node: config.id, pid: process.pid } });
   const lock = await lockDataDir(config.dataDir).catch((error: unknown) => {
-    if (!(error instanceof DataDirLockedError)) throw error;
-    log.fatal({ dataDir: config.dataDir, holderPid: error.holderPid }, "refusing to start: the data directory is in use");
-    console.error(`yakt controller: ${error.message}`);
-    return undefined;
+    if (error instanceof DataDirLockedError) {
+      log.fatal({ dataDir: config.dataDir, holderPid: error.holderPid }, "refusing to start: the data directory is in use");
+      console.error(`yakt controller: ${error.message}`);
+      return undefined;
+    }
+    // Taking the lock is the first write: a full disk (a restart before room was made) stops here.
+    if (refusedByDisk(error, config, log)) return undefined;
+    throw error;
   });
   if (lock === undefined) return 1;
   const opened = await openStorage(config, log);
@@ -81,7 +85,13 @@ export async function runController(config: ControllerConfig): Promise<number> {
     stateMachine,
     send: (m) => transport.send(m),
     log: log.child({ component: "controller" }),
-    onFatal: () => finish(1),
+    onFatal: (error) => {
+      const failure = asStorageWriteError(error, config.dataDir);
+      const fields = failure instanceof StorageWriteError ? { errno: failure.errno, path: failure.path } : {};
+      log.fatal({ err: failure, ...fields, dataDir: config.dataDir }, `stopping: ${failure instanceof Error ? failure.message : String(failure)}; restart once the disk works (recovery repairs what the failed write left)`);
+      console.error(`yakt controller: stopping as a write failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+      finish(1);
+    },
   });
   const metadata = new MetadataService({
     controller,
@@ -159,10 +169,23 @@ export async function runController(config: ControllerConfig): Promise<number> {
   return stopCode;
 }
 
+/**
+ * Logs why the process cannot start when `error` is the disk refusing a write (ENOSPC, EIO) and
+ * returns true; false for any other error, which the caller rethrows.
+ */
+function refusedByDisk(error: unknown, config: ControllerConfig, log: Logger): boolean {
+  const failure = asStorageWriteError(error, config.dataDir);
+  if (!(failure instanceof StorageWriteError)) return false;
+  log.fatal({ err: failure, errno: failure.errno, path: failure.path, dataDir: config.dataDir }, `refusing to start: ${failure.message}`);
+  console.error(`yakt controller: refusing to start: ${failure.message}`);
+  return true;
+}
+
 async function openStorage(config: ControllerConfig, log: Logger): Promise<Awaited<ReturnType<typeof RaftStorage.open>> | undefined> {
   try {
     return await RaftStorage.open(config.dataDir);
   } catch (error) {
+    if (refusedByDisk(error, config, log)) return undefined;
     if (!(error instanceof StorageCorruptionError)) throw error;
     log.fatal({ err: error, file: error.file, position: error.position, dataDir: config.dataDir }, "refusing to start: the log is corrupt");
     console.error(`yakt controller: ${error.message} (in ${config.dataDir})`);
