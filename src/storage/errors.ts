@@ -34,12 +34,14 @@ export class StorageWriteError extends Error {
   override readonly name = "StorageWriteError";
   readonly code = "STORAGE_WRITE_FAILED";
 
+  /** `syscall` is the call that failed (write, fsync, open); the system's own error is the cause. */
   constructor(
     readonly path: string,
     readonly errno: string,
+    readonly syscall: string,
     cause: Error,
   ) {
-    super(errno === "ENOSPC" ? `Cannot write ${path} as the disk is full (ENOSPC): ${cause.message}` : `Cannot write ${path} as the system refused it (${errno}): ${cause.message}`, { cause });
+    super(errno === "ENOSPC" ? `Cannot write ${path} as the disk is full (ENOSPC on ${syscall})` : `Cannot write ${path} as the system refused it (${errno} on ${syscall})`, { cause });
   }
 }
 
@@ -51,7 +53,7 @@ export function asStorageWriteError(error: unknown, path: string): unknown {
   if (error instanceof StorageWriteError || !(error instanceof Error)) return error;
   const { code, syscall } = error as NodeJS.ErrnoException;
   if (typeof code !== "string" || typeof syscall !== "string") return error;
-  return new StorageWriteError((error as NodeJS.ErrnoException).path ?? path, code, error);
+  return new StorageWriteError((error as NodeJS.ErrnoException).path ?? path, code, syscall, error);
 }
 
 /** Runs a write of `path`, turning a system call's failure into a `StorageWriteError` that names it. */
