@@ -8,6 +8,7 @@ import type { ControllerConfig } from "./config.js";
 import { DataDirLockedError, lockDataDir } from "./dataDirLock.js";
 import { Controller } from "./controller.js";
 import { randomUUID } from "node:crypto";
+import { statfs } from "node:fs/promises";
 import { controllerRegistrationsIn, MetadataStateMachine } from "../metadata/metadataStateMachine.js";
 import type { ControllerRegistration } from "../metadata/records.js";
 import type { ApplyResult } from "../metadata/results.js";
@@ -19,6 +20,13 @@ import { MetadataService } from "./metadataService.js";
 
 /** A stop that has not finished by then ends the process anyway: a stuck disk must not hold it forever. */
 const shutdownMsMax = 10_000;
+/**
+ * Free bytes the data dir's disk must have for a start (after recovery's repairs freed what they could).
+ * Less means a disk still full: the node would stop at its first writes, over and over, so it refuses
+ * at once, clearly. A few thousand entries and the hard state fit; a larger snapshot may still fail
+ * later, as any write on a disk that fills up does.
+ */
+const startFreeBytesMin = 1024 * 1024;
 
 /**
  * Runs one controller process: storage, transport, the Ready loop and the HTTP API, until SIGTERM or
@@ -183,7 +191,15 @@ function refusedByDisk(error: unknown, config: ControllerConfig, log: Logger): b
 
 async function openStorage(config: ControllerConfig, log: Logger): Promise<Awaited<ReturnType<typeof RaftStorage.open>> | undefined> {
   try {
-    return await RaftStorage.open(config.dataDir);
+    const opened = await RaftStorage.open(config.dataDir);
+    const stats = await statfs(config.dataDir);
+    const freeBytes = stats.bavail * stats.bsize;
+    if (freeBytes >= startFreeBytesMin) return opened;
+    await opened.storage.close();
+    const message = `Cannot start on data directory ${config.dataDir} as its disk is full (ENOSPC): ${freeBytes} bytes free, less than ${startFreeBytesMin}`;
+    log.fatal({ errno: "ENOSPC", path: config.dataDir, freeBytes, startFreeBytesMin }, `refusing to start: ${message}`);
+    console.error(`yakt controller: refusing to start: ${message}`);
+    return undefined;
   } catch (error) {
     if (refusedByDisk(error, config, log)) return undefined;
     if (!(error instanceof StorageCorruptionError)) throw error;
