@@ -47,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return report.clean ? 0 : 1;
   } catch (error) {
     if (error instanceof SmallDiskUnavailableError) {
-      console.error(`chaos: Cannot run as ${error.message}`);
+      console.error(`chaos: ${error.message}`);
       return 2;
     }
     console.error(`chaos: the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -53,8 +53,9 @@ export class SmallDisk {
     try {
       await run("mount", ["-t", "tmpfs", "-o", `size=${sizeBytes},mode=0755`, "tmpfs", dir], { timeout: mountTimeoutMs });
     } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr?.trim();
-      throw new SmallDiskUnavailableError(`Cannot mount a small disk (tmpfs) on ${dir} as mount failed: ${stderr !== undefined && stderr !== "" ? stderr : String(error)}`);
+      // mount's first line says why ("must be superuser to use mount"); the rest is advice about dmesg.
+      const why = (error as { stderr?: string }).stderr?.trim().split("\n")[0];
+      throw new SmallDiskUnavailableError(`Cannot mount a small disk (tmpfs) on ${dir} as mount failed: ${why !== undefined && why !== "" ? why : String(error)}`);
     }
     installExitHook();
     mounted.add(dir);
