@@ -18,12 +18,12 @@ function reason(parsed: ParsedChaosArgs): string {
 }
 
 test("parseChaosArgs gives the defaults and a drawn seed when no flag is given", () => {
-  assert.deepEqual(args(parseChaosArgs([], drawSeed)), { durationS: 60, nemeses: ["kill", "pause", "partition", "slow", "terminate", "transfer"], seed: 77, seedDrawn: true, clientsCount: 5, keysCount: 8, controllersCount: 3, keep: false });
+  assert.deepEqual(args(parseChaosArgs([], drawSeed)), { durationS: 60, nemeses: ["kill", "pause", "partition", "slow", "terminate", "transfer", "disk"], nemesesDefaulted: true, seed: 77, seedDrawn: true, clientsCount: 5, keysCount: 8, controllersCount: 3, keep: false });
 });
 
 test("parseChaosArgs takes every flag, in both spellings", () => {
   const parsed = args(parseChaosArgs(["--duration", "300", "--nemesis=pause,kill", "--seed", "4294967295", "--clients=2", "--keys", "3", "--controllers", "5", "--keep"], drawSeed));
-  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, keep: true });
+  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], nemesesDefaulted: false, seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, keep: true });
 });
 
 test("--nemesis none is a run without faults", () => {
@@ -49,4 +49,7 @@ test("the rerun command parses back to the same run", () => {
   const original = args(parseChaosArgs(["--seed", "9", "--nemesis", "slow", "--duration", "20", "--clients", "3"], drawSeed));
   const words = rerunCommand(original).split(" ").slice(4);
   assert.deepEqual(args(parseChaosArgs(words, drawSeed)), { ...original, seedDrawn: false });
+  const defaulted = args(parseChaosArgs(["--seed", "9"], drawSeed));
+  assert.doesNotMatch(rerunCommand(defaulted), /--nemesis/, "the default set stays the default, disk dropped where it cannot be mounted");
+  assert.deepEqual(args(parseChaosArgs(rerunCommand(defaulted).split(" ").slice(4), drawSeed)), defaulted);
 });

@@ -9,6 +9,11 @@ export interface ChaosArgs {
   readonly durationS: number;
   /** Empty with `--nemesis none`: clients only, a baseline run. */
   readonly nemeses: readonly NemesisKind[];
+  /**
+   * Whether `--nemesis` was left out (every kind): where a small disk cannot be mounted the run then
+   * drops `disk` with a line, while `--nemesis disk` asked for by name refuses to start (exit 2).
+   */
+  readonly nemesesDefaulted: boolean;
   readonly seed: number;
   /** Whether the seed was drawn (not given): the summary says so, and how to rerun with it. */
   readonly seedDrawn: boolean;
@@ -25,11 +30,14 @@ export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis LIS
 
 Starts real controllers on 127.0.0.1 with a fault proxy on every Raft link, runs concurrent clients
 (linearizable reads and writes of one register per key through random controllers) while a nemesis
-kills, pauses, partitions, slows, stops and hands over nodes, heals everything, then checks the history.
+kills, pauses, partitions, slows, stops and hands over nodes and fills their disks, heals everything, then
+checks the history.
 
   --duration S      seconds of faults and load, 5 to 86400 (default 60)
   --nemesis LIST    faults to inject, comma-separated from kill, pause, partition, slow, terminate
-                    (SIGTERM and restart) and transfer (leadership transfer); default all; none for a baseline
+                    (SIGTERM and restart), transfer (leadership transfer) and disk (a full disk: needs
+                    root to mount a small tmpfs per controller); default all (disk only where it can
+                    be mounted); none for a baseline
   --seed N          0 to 4294967295: names the faults and client choices (default: drawn, and printed)
   --clients N       concurrent clients, 1 to 64 (default 5)
   --keys N          registers (broker ids), 1 to 64 (default 8)
@@ -38,7 +46,7 @@ kills, pauses, partitions, slows, stops and hands over nodes, heals everything, 
 
 Ends with "chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=0"; exit 0 only when the history is
 linearizable, no acknowledged write is lost and every controller converged; 1 otherwise (the temp dir is
-kept and the rerun command printed); 2 for bad flags.`;
+kept and the rerun command printed); 2 for bad flags, or --nemesis disk where no small disk can be mounted.`;
 
 const specs: readonly FlagSpec[] = [
   { name: "--duration", kind: "integer", min: 5, max: 86_400 },
@@ -55,7 +63,8 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
   const parsed = parseFlags(argv, specs, []);
   if (parsed.kind !== "flags") return parsed;
   const { integers, strings, booleans } = parsed.flags;
-  const nemeses = parseNemeses(strings.get("--nemesis") ?? nemesisKinds.join(","));
+  const nemesesGiven = strings.get("--nemesis");
+  const nemeses = parseNemeses(nemesesGiven ?? nemesisKinds.join(","));
   if (typeof nemeses === "string") return { kind: "error", reason: nemeses };
   const controllersCount = integers.get("--controllers") ?? 3;
   if (controllersCount % 2 === 0) return { kind: "error", reason: `--controllers must be 3, 5 or 7 (an odd count, so a minority can fail): current value is ${controllersCount}` };
@@ -65,6 +74,7 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
     args: {
       durationS: integers.get("--duration") ?? 60,
       nemeses,
+      nemesesDefaulted: nemesesGiven === undefined,
       seed: given ?? drawSeed() >>> 0,
       seedDrawn: given === undefined,
       clientsCount: integers.get("--clients") ?? 5,
@@ -89,7 +99,9 @@ function parseNemeses(list: string): NemesisKind[] | string {
   return kinds;
 }
 
-/** The command line that reruns a run with the same faults and client choices. */
+/** The command line that reruns a run with the same faults and client choices (on the same machine). */
 export function rerunCommand(args: ChaosArgs): string {
-  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS} --nemesis ${args.nemeses.length === 0 ? "none" : args.nemeses.join(",")} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount}`;
+  // The default set is left to default: named, disk would refuse to start where it was dropped.
+  const nemesis = args.nemesesDefaulted ? "" : ` --nemesis ${args.nemeses.length === 0 ? "none" : args.nemeses.join(",")}`;
+  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS}${nemesis} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount}`;
 }

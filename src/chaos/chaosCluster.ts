@@ -1,14 +1,23 @@
 // Real controller processes whose every Raft link runs through its own fault proxy: node i dials node j
 // through proxy P(i→j), so a partition can be symmetric, asymmetric or one-way. Adds pausing processes
 // (SIGSTOP/SIGCONT) to what the e2e harness does, and heals everything on request.
+import { readFile, stat } from "node:fs/promises";
 import { Cluster } from "../e2e/harness.js";
 import type { ClusterOptions } from "../e2e/harness.js";
 import { assert } from "../shared/assert.js";
+import { SmallDisk } from "../e2e/smallDisk.js";
+import type { FillReport } from "../e2e/smallDisk.js";
 import { FaultProxy } from "./faultProxy.js";
 import type { CutMode } from "./faultProxy.js";
 import type { DirectedLink } from "./nemesis.js";
 
-export type ChaosClusterOptions = Omit<ClusterOptions, "startIds" | "joinIds" | "raftPeerAddress">;
+export type ChaosClusterOptions = Omit<ClusterOptions, "startIds" | "joinIds" | "raftPeerAddress"> & {
+  /**
+   * Mounts a small disk (a tmpfs) of this size on every controller's data dir before it first starts, so
+   * that `fillDisk` can fill it (the disk nemesis). Unset: the data dirs are plain directories.
+   */
+  readonly diskSizeBytes?: number;
+};
 
 function linkKey(from: number, to: number): string {
   return `${from}>${to}`;
@@ -22,6 +31,9 @@ function linkKey(from: number, to: number): string {
  */
 export class ChaosCluster {
   private readonly paused = new Set<number>();
+  private readonly disks = new Map<number, SmallDisk>();
+  /** Where each filled node's log stood when its disk was filled: what it logs after is the fault's. */
+  private readonly logBytesAtFill = new Map<number, number>();
 
   private constructor(
     readonly cluster: Cluster,
@@ -30,9 +42,10 @@ export class ChaosCluster {
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const proxies = new Map<string, FaultProxy>();
+    const { diskSizeBytes, ...clusterOptions } = options;
     // The harness picks the nodes' ports, so start with no node, then put proxies in front of their Raft ports.
     const cluster = await Cluster.start({
-      ...options,
+      ...clusterOptions,
       startIds: [],
       raftPeerAddress: (from, to) => {
         const proxy = proxies.get(linkKey(from, to));
@@ -52,6 +65,9 @@ export class ChaosCluster {
           proxies.set(linkKey(from, to), proxy);
           await proxy.start();
         }
+      }
+      if (diskSizeBytes !== undefined) {
+        for (const id of cluster.ids()) chaos.disks.set(id, await SmallDisk.mount(cluster.dataDir(id), diskSizeBytes));
       }
       await Promise.all(cluster.ids().map((id) => chaos.startNode(id)));
     } catch (error) {
@@ -125,7 +141,35 @@ export class ChaosCluster {
     for (const id of [...this.paused]) this.resume(id);
   }
 
-  /** Resumes paused nodes (a stopped process would ignore SIGTERM), closes the proxies and the cluster. */
+  /**
+   * Fills node `id`'s disk to the last byte. The node stops at its next write (that exit is expected
+   * from now until it is next started), and a start fails until `freeDisk`.
+   */
+  async fillDisk(id: number): Promise<FillReport> {
+    if (this.cluster.isRunning(id)) this.cluster.expectExit(id);
+    this.logBytesAtFill.set(id, (await stat(this.cluster.logFile(id))).size);
+    return this.disk(id).fill();
+  }
+
+  /** Whether node `id` has logged, since its disk was filled, that a write failed with ENOSPC (the controller's fatal line). */
+  async loggedDiskFull(id: number): Promise<boolean> {
+    const since = this.logBytesAtFill.get(id) ?? 0;
+    const log = await readFile(this.cluster.logFile(id));
+    return log.subarray(since).includes('"errno":"ENOSPC"');
+  }
+
+  async freeDisk(id: number): Promise<void> {
+    await this.disk(id).free();
+  }
+
+  hasDisks(): boolean {
+    return this.disks.size > 0;
+  }
+
+  /**
+   * Resumes paused nodes (a stopped process would ignore SIGTERM), kills every node, unmounts the small
+   * disks (keeping what the nodes wrote when `keep`), closes the proxies and the cluster.
+   */
   async close(options: { readonly keep?: boolean } = {}): Promise<void> {
     for (const id of [...this.paused]) {
       try {
@@ -134,7 +178,18 @@ export class ChaosCluster {
         // The process may be gone already; close() kills whatever is left anyway.
       }
     }
+    await this.cluster.killAll();
+    const unmounted = await Promise.allSettled([...this.disks.values()].map((disk) => disk.unmount({ keepContents: options.keep === true })));
+    this.disks.clear();
     await this.cluster.close(options);
     await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
+    const failed = unmounted.flatMap((u) => (u.status === "rejected" ? [u.reason instanceof Error ? u.reason.message : String(u.reason)] : []));
+    if (failed.length > 0) throw new Error(`Cannot unmount every small disk: ${failed.join("; ")}`);
+  }
+
+  private disk(id: number): SmallDisk {
+    const disk = this.disks.get(id);
+    assert(disk !== undefined, `node ${id} has no small disk (the cluster was started without diskSizeBytes)`);
+    return disk;
   }
 }

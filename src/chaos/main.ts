@@ -1,9 +1,11 @@
 // `npm run chaos -- …`: one chaos run against real controller processes; prints progress and a summary
 // ending with `chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=0`. Exit 0 when clean, 1 when
 // not (the temp dir with the history and every log is kept, and the rerun command printed), 2 for bad
-// flags, 130 after Ctrl-C (everything started is stopped first).
+// flags and for --nemesis disk where no small disk can be mounted, 130 after Ctrl-C (everything
+// started is stopped first).
 import { randomInt } from "node:crypto";
 import { chaosUsage, parseChaosArgs, rerunCommand } from "./args.js";
+import { SmallDiskUnavailableError } from "../e2e/smallDisk.js";
 import { runChaos } from "./run.js";
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -44,6 +46,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (report.interrupted) return 130;
     return report.clean ? 0 : 1;
   } catch (error) {
+    if (error instanceof SmallDiskUnavailableError) {
+      console.error(`chaos: ${error.message}`);
+      return 2;
+    }
     console.error(`chaos: the run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     console.error(`chaos: seed ${args.seed}; rerun with: ${rerunCommand(args)}`);
     return 1;

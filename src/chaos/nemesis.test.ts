@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createPrng } from "../shared/prng.js";
-import { linksToCut, linksToSlow, minorityCount, nemesisBounds, nemesisKinds, planFaults } from "./nemesis.js";
+import { describeFault, emptyFaultsCount, linksToCut, linksToSlow, minorityCount, nemesisBounds, nemesisKinds, planFaults } from "./nemesis.js";
 import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
 
 function take(seed: number, count: number, nodeIds: readonly number[] = [1, 2, 3], kinds: readonly NemesisKind[] = nemesisKinds): PlannedFault[] {
@@ -22,6 +22,8 @@ function targetsOf(fault: Fault): readonly Target[] {
       return fault.targets;
     case "transfer":
       return fault.targetId === undefined ? [] : [{ kind: "node", id: fault.targetId }];
+    case "disk":
+      return [fault.target];
   }
 }
 
@@ -66,6 +68,29 @@ test("over many faults every shape, mode and target kind is drawn", () => {
     for (const target of targetsOf(fault)) seen.add(`target:${target.kind}`);
   }
   for (const expected of ["split/blackhole", "split/reject", "one-way/blackhole", "isolate/blackhole", "target:leader", "target:node"]) assert.ok(seen.has(expected), expected);
+});
+
+test("a disk fault fills one node's disk, the leader's about half the time, for a hold within the bounds", () => {
+  const nodeIds = [1, 2, 3, 4, 5];
+  const disks = take(11, 300, nodeIds, ["disk", "kill"]).flatMap(({ fault }) => (fault.kind === "disk" ? [fault] : []));
+  assert.ok(disks.length >= 100, `about half of 300 faults are disk faults: ${disks.length}`);
+  for (const fault of disks) {
+    assert.ok(fault.fullMs >= nemesisBounds.holdMsMin && fault.fullMs <= nemesisBounds.holdMsMax, `fullMs ${fault.fullMs}`);
+    assert.ok(nodeIds.includes(fault.target.kind === "node" ? fault.target.id : fault.target.fallbackId));
+  }
+  const leaderCount = disks.filter((f) => f.target.kind === "leader").length;
+  assert.ok(leaderCount > disks.length / 4 && leaderCount < (disks.length * 3) / 4, `the leader ${leaderCount} times of ${disks.length}`);
+  assert.deepEqual(new Set(disks.map((f) => (f.target.kind === "node" ? f.target.id : f.target.fallbackId))), new Set(nodeIds), "every node's disk is filled some time");
+});
+
+test("a disk fault reads as a line naming the node and the time until the disk is freed", () => {
+  assert.equal(describeFault({ kind: "disk", target: { kind: "node", id: 2 }, fullMs: 1500 }), "fill the disk of node 2, free it after 1.5 s");
+  assert.equal(describeFault({ kind: "disk", target: { kind: "leader", fallbackId: 3 }, fullMs: 800 }), "fill the disk of the leader (else node 3), free it after 0.8 s");
+});
+
+test("emptyFaultsCount counts every kind from zero", () => {
+  assert.deepEqual(Object.keys(emptyFaultsCount()).sort(), [...nemesisKinds].sort());
+  assert.ok(Object.values(emptyFaultsCount()).every((count) => count === 0));
 });
 
 test("linksToCut: a split cuts both ways across, a one-way cut only one direction, isolation every link of the node", () => {

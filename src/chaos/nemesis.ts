@@ -5,8 +5,13 @@ import { assert, assertNever } from "../shared/assert.js";
 import type { Prng } from "../shared/prng.js";
 import type { CutMode } from "./faultProxy.js";
 
-export const nemesisKinds = ["kill", "pause", "partition", "slow", "terminate", "transfer"] as const;
+export const nemesisKinds = ["kill", "pause", "partition", "slow", "terminate", "transfer", "disk"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
+
+/** A count of zero for every kind, to count faults by. */
+export function emptyFaultsCount(): Record<NemesisKind, number> {
+  return Object.fromEntries(nemesisKinds.map((kind) => [kind, 0])) as Record<NemesisKind, number>;
+}
 
 /** A node a fault aims at: the leader found when the fault starts (else `fallbackId`), or a given node. */
 export type Target = { readonly kind: "leader"; readonly fallbackId: number } | { readonly kind: "node"; readonly id: number };
@@ -38,7 +43,9 @@ export type Fault =
   /** SIGTERM: a leader hands over before it stops (its requests in flight fail with STOPPING); restarted after `downMs`. */
   | { readonly kind: "terminate"; readonly targets: readonly Target[]; readonly downMs: number }
   /** `POST /v1/cluster/transfer-leadership` through node `viaId` (forwarded to the leader), to `targetId` or the most up-to-date follower. */
-  | { readonly kind: "transfer"; readonly viaId: number; readonly targetId: number | undefined; readonly settleMs: number };
+  | { readonly kind: "transfer"; readonly viaId: number; readonly targetId: number | undefined; readonly settleMs: number }
+  /** `target`'s disk filled to the last byte for `fullMs` (it stops at its next write), then freed, and restarted if it stopped. */
+  | { readonly kind: "disk"; readonly target: Target; readonly fullMs: number };
 
 /** One step of a plan: wait `quietMs` with no fault, then hold `fault` for its duration, then heal it. */
 export interface PlannedFault {
@@ -109,6 +116,8 @@ function drawFault(prng: Prng, kind: NemesisKind, nodeIds: readonly number[]): F
       return { kind, targets: drawTargets(prng, nodeIds), downMs: holdMs() };
     case "transfer":
       return { kind, viaId: prng.pick(nodeIds), targetId: prng.chance(0.5) ? prng.pick(nodeIds) : undefined, settleMs: holdMs() };
+    case "disk":
+      return { kind, target: drawTarget(prng, nodeIds), fullMs: holdMs() };
     case "slow": {
       const scope: SlowScope = prng.chance(0.5) ? { kind: "all" } : { kind: "node", node: drawTarget(prng, nodeIds) };
       return { kind, scope, latencyMs: prng.intBetween(nemesisBounds.latencyMsMin, nemesisBounds.latencyMsMax), durationMs: holdMs() };
@@ -206,6 +215,8 @@ export function describeFault(fault: Fault): string {
       return `latency ${fault.latencyMs} ms on ${fault.scope.kind === "all" ? "every link" : `the links of ${describeTarget(fault.scope.node)}`} for ${seconds(fault.durationMs)}`;
     case "terminate":
       return `SIGTERM ${fault.targets.map(describeTarget).join(", ")}, restart after ${seconds(fault.downMs)}`;
+    case "disk":
+      return `fill the disk of ${describeTarget(fault.target)}, free it after ${seconds(fault.fullMs)}`;
     case "transfer":
       return `transfer leadership to ${fault.targetId === undefined ? "the most up-to-date follower" : `node ${fault.targetId}`} (asked through node ${fault.viaId}), then ${seconds(fault.settleMs)} to settle`;
     default:

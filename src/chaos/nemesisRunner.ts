@@ -3,13 +3,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatExit } from "../e2e/harness.js";
 import { httpRequest } from "../e2e/http.js";
-import { assertNever } from "../shared/assert.js";
+import { assert, assertNever } from "../shared/assert.js";
 import type { ChaosCluster } from "./chaosCluster.js";
-import { describeFault, linksToCut, linksToSlow } from "./nemesis.js";
+import { describeFault, emptyFaultsCount, linksToCut, linksToSlow } from "./nemesis.js";
 import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
 
 /** A transfer waits for the target to catch up, at most an election timeout or so; generous for a loaded machine. */
 const transferTimeoutMs = 10_000;
+/** A controller whose disk failed stops within its forced-stop bound (10 s); this leaves room for that. */
+const diskStopTimeoutMs = 15_000;
+const diskStopPollMs = 50;
 
 export interface NemesisRunOptions {
   /** Faults stop being started after this (performance.now() ms); a fault in hand is healed on time. */
@@ -37,7 +40,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * log in the message — that is a finding, not noise.
  */
 export async function runNemesis(chaos: ChaosCluster, plan: Iterator<PlannedFault>, options: NemesisRunOptions): Promise<NemesisReport> {
-  const faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0, terminate: 0, transfer: 0 };
+  const faultsCount: Record<NemesisKind, number> = emptyFaultsCount();
   for (let n = 1; ; n++) {
     const next = plan.next();
     if (next.done === true) break;
@@ -59,6 +62,8 @@ function holdOf(fault: Fault): number {
     case "kill":
     case "terminate":
       return fault.downMs;
+    case "disk":
+      return fault.fullMs;
     case "transfer":
       return fault.settleMs;
     case "pause":
@@ -102,6 +107,8 @@ async function applyFault(chaos: ChaosCluster, fault: Fault, log: (line: string)
         if (unclean.length > 0) throw new Error(`node ${unclean.join(", ")} did not exit 0 after SIGTERM (see its log)`);
       };
     }
+    case "disk":
+      return fillDisk(chaos, fault, log);
     case "transfer": {
       const answer = await httpRequest(`${chaos.cluster.apiUrl(fault.viaId)}/v1/cluster/transfer-leadership`, { method: "POST", body: fault.targetId === undefined ? {} : { targetId: fault.targetId }, timeoutMs: transferTimeoutMs });
       log(`  ${answer.kind === "response" ? `answered ${answer.status} ${JSON.stringify(answer.body)}` : answer.message}`);
@@ -141,4 +148,32 @@ async function applyFault(chaos: ChaosCluster, fault: Fault, log: (line: string)
     default:
       return assertNever(fault, "fault");
   }
+}
+
+/**
+ * Fills the target's disk; the heal frees it, waits for a node that failed meanwhile to finish stopping,
+ * and restarts it. A controller that cannot write must stop with exit code 1 and a line naming ENOSPC:
+ * any other exit is a finding. One still running and silent wrote nothing while the disk was full.
+ */
+async function fillDisk(chaos: ChaosCluster, fault: Extract<Fault, { kind: "disk" }>, log: (line: string) => void): Promise<() => Promise<void>> {
+  const [id] = await resolveTargets(chaos, [fault.target]);
+  assert(id !== undefined, "a disk fault has a target");
+  // A node already down (a start that failed earlier) is only restarted at the heal, not judged.
+  const wasRunning = chaos.cluster.isRunning(id);
+  const filled = await chaos.fillDisk(id);
+  log(`  filled node ${id}'s disk: ${(filled.ballastBytes / 2 ** 20).toFixed(1)} MiB of ballast, ${filled.freeBytes} bytes free`);
+  return async () => {
+    await chaos.freeDisk(id);
+    const failed = await chaos.loggedDiskFull(id);
+    for (let waitedMs = 0; failed && chaos.cluster.isRunning(id) && waitedMs < diskStopTimeoutMs; waitedMs += diskStopPollMs) await sleep(diskStopPollMs);
+    if (chaos.cluster.isRunning(id)) {
+      if (failed) throw new Error(`node ${id} logged ENOSPC but did not stop within ${diskStopTimeoutMs} ms`);
+      log(`  freed node ${id}'s disk; it kept running (it wrote nothing while the disk was full)`);
+      return;
+    }
+    const exit = chaos.cluster.lastExit(id) ?? { code: null, signal: null };
+    const started = await chaos.startNode(id);
+    log(`  freed node ${id}'s disk; it had stopped (${formatExit(exit)}${failed ? ", ENOSPC logged" : ""}), restarted${started === "slow" ? " (slow to answer /healthz, still starting)" : ""}`);
+    if (wasRunning && (exit.code !== 1 || !failed)) throw new Error(`node ${id} stopped while its disk was full with ${formatExit(exit)}${failed ? "" : " and no ENOSPC logged"}, not exit code 1 naming ENOSPC (see its log)`);
+  };
 }

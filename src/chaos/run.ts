@@ -5,13 +5,14 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitForSameMetadata } from "../e2e/metadataClient.js";
+import { probeSmallDisk, SmallDiskUnavailableError } from "../e2e/smallDisk.js";
 import { createPrng } from "../shared/prng.js";
 import type { ChaosArgs } from "./args.js";
 import { ChaosCluster } from "./chaosCluster.js";
 import { keyOf, RegisterWorkload } from "./clients.js";
 import { judgeHistory } from "./judge.js";
 import type { Verdict } from "./judge.js";
-import { planFaults } from "./nemesis.js";
+import { emptyFaultsCount, planFaults } from "./nemesis.js";
 import type { NemesisKind } from "./nemesis.js";
 import { runNemesis } from "./nemesisRunner.js";
 
@@ -26,6 +27,12 @@ const progressEveryMs = 5_000;
 const snapshotEntriesCount = 500;
 /** Problems listed in a summary at most (each is one line). */
 const problemsCountMax = 20;
+/**
+ * Each controller's disk with the disk nemesis. Never filled by a run itself, however long: a segment
+ * rolls over at 64 MiB and the one before it is gone at the next snapshot, so a log dir stays well
+ * under 256 MiB. tmpfs takes memory only for what is written; a fill takes it all, one node at a time.
+ */
+const smallDiskBytes = 256 * 1024 * 1024;
 
 export interface ChaosRunOptions {
   /** Progress lines, each fault as it happens; also appended to `chaos.log` in the run's dir. */
@@ -49,16 +56,22 @@ export interface ChaosReport {
   readonly kept: boolean;
 }
 
-export async function runChaos(args: ChaosArgs, options: ChaosRunOptions): Promise<ChaosReport> {
+/**
+ * Runs one chaos run. Throws `SmallDiskUnavailableError` before starting anything when `disk` was asked
+ * for by name and no small disk can be mounted here; from the default set it is dropped with a line.
+ */
+export async function runChaos(requested: ChaosArgs, options: ChaosRunOptions): Promise<ChaosReport> {
   const startedMs = performance.now();
-  const chaos = await ChaosCluster.start({ nodesCount: args.controllersCount, name: "yakt-chaos", snapshotEntries: snapshotEntriesCount });
+  const args = await withUsableNemeses(requested, options.log);
+  const diskSizeBytes = args.nemeses.includes("disk") ? smallDiskBytes : undefined;
+  const chaos = await ChaosCluster.start({ nodesCount: args.controllersCount, name: "yakt-chaos", snapshotEntries: snapshotEntriesCount, ...(diskSizeBytes === undefined ? {} : { diskSizeBytes }) });
   const logFile = join(chaos.dir, "chaos.log");
   const log = (line: string): void => {
     const stamped = `[${((performance.now() - startedMs) / 1000).toFixed(1).padStart(6)} s] ${line}`;
     options.log(stamped);
     appendFileSync(logFile, `${stamped}\n`);
   };
-  log(`controllers ${chaos.ids().join(", ")} started in ${chaos.dir}, each Raft link through its own proxy`);
+  log(`controllers ${chaos.ids().join(", ")} started in ${chaos.dir}, each Raft link through its own proxy${chaos.hasDisks() ? `, each data dir on its own ${smallDiskBytes / 2 ** 20} MiB tmpfs` : ""}`);
   let report: ChaosReport | undefined;
   try {
     report = await runOn(chaos, args, options.signal, log);
@@ -67,6 +80,16 @@ export async function runChaos(args: ChaosArgs, options: ChaosRunOptions): Promi
     const keep = report === undefined || !report.clean || args.keep;
     await chaos.close({ keep });
   }
+}
+
+/** `args`, without `disk` when it came from the default set and no small disk can be mounted here. */
+async function withUsableNemeses(args: ChaosArgs, log: (line: string) => void): Promise<ChaosArgs> {
+  if (!args.nemeses.includes("disk")) return args;
+  const reason = await probeSmallDisk();
+  if (reason === undefined) return args;
+  if (!args.nemesesDefaulted) throw new SmallDiskUnavailableError(`${reason}; the disk nemesis needs a small tmpfs per controller (run as root on Linux), or leave disk out of --nemesis`);
+  log(`the disk nemesis is left out: ${reason}`);
+  return { ...args, nemeses: args.nemeses.filter((kind) => kind !== "disk") };
 }
 
 async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, log: (line: string) => void): Promise<ChaosReport> {
@@ -84,7 +107,7 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
 
   workload.start();
   const progress = setInterval(() => log(describeCounts(workload)), progressEveryMs);
-  let faultsCount: Record<NemesisKind, number> = { kill: 0, pause: 0, partition: 0, slow: 0, terminate: 0, transfer: 0 };
+  let faultsCount: Record<NemesisKind, number> = emptyFaultsCount();
   try {
     const untilMs = performance.now() + args.durationS * 1000;
     if (args.nemeses.length > 0) {

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { writingTo } from "../storage/errors.js";
 
 export const lockFileName = "LOCK";
 
@@ -23,7 +24,8 @@ export interface DataDirLock {
 /**
  * Takes the data directory for this process: a `LOCK` file holding our pid, created exclusively. A lock
  * left by a process that no longer exists (kill -9 leaves one) is taken over; one held by a live
- * process is refused with `DataDirLockedError`.
+ * process is refused with `DataDirLockedError`. A disk that refuses the write (full) throws a
+ * `StorageWriteError` naming the lock file.
  */
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
   await mkdir(dir, { recursive: true });
@@ -31,7 +33,14 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, "wx");
-      await handle.writeFile(`${process.pid}\n`);
+      try {
+        await writingTo(path, () => handle.writeFile(`${process.pid}\n`));
+      } catch (error) {
+        // A full disk: leave no empty lock behind (a later start would take it over anyway).
+        await handle.close();
+        await unlink(path).catch(() => {});
+        throw error;
+      }
       await handle.close();
       return { release: () => unlink(path).catch(() => {}) };
     } catch (error) {

@@ -1,13 +1,14 @@
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { buildApp } from "../api/app.js";
-import { StorageCorruptionError } from "../storage/errors.js";
+import { asStorageWriteError, StorageCorruptionError, StorageWriteError } from "../storage/errors.js";
 import { RaftStorage } from "../storage/raftStorage.js";
 import { TcpTransport } from "../transport/tcpTransport.js";
 import type { ControllerConfig } from "./config.js";
 import { DataDirLockedError, lockDataDir } from "./dataDirLock.js";
 import { Controller } from "./controller.js";
 import { randomUUID } from "node:crypto";
+import { statfs } from "node:fs/promises";
 import { controllerRegistrationsIn, MetadataStateMachine } from "../metadata/metadataStateMachine.js";
 import type { ControllerRegistration } from "../metadata/records.js";
 import type { ApplyResult } from "../metadata/results.js";
@@ -19,6 +20,13 @@ import { MetadataService } from "./metadataService.js";
 
 /** A stop that has not finished by then ends the process anyway: a stuck disk must not hold it forever. */
 const shutdownMsMax = 10_000;
+/**
+ * Free bytes the data dir's disk must have for a start (after recovery's repairs freed what they could).
+ * Less means a disk still full: the node would stop at its first writes, over and over, so it refuses
+ * at once, clearly. A few thousand entries and the hard state fit; a larger snapshot may still fail
+ * later, as any write on a disk that fills up does.
+ */
+const startFreeBytesMin = 1024 * 1024;
 
 /**
  * Runs one controller process: storage, transport, the Ready loop and the HTTP API, until SIGTERM or
@@ -28,10 +36,14 @@ const shutdownMsMax = 10_000;
 export async function runController(config: ControllerConfig): Promise<number> {
   const log = pino({ level: process.env["YAKT_LOG_LEVEL"] ?? "info", base: { node: config.id, pid: process.pid } });
   const lock = await lockDataDir(config.dataDir).catch((error: unknown) => {
-    if (!(error instanceof DataDirLockedError)) throw error;
-    log.fatal({ dataDir: config.dataDir, holderPid: error.holderPid }, "refusing to start: the data directory is in use");
-    console.error(`yakt controller: ${error.message}`);
-    return undefined;
+    if (error instanceof DataDirLockedError) {
+      log.fatal({ dataDir: config.dataDir, holderPid: error.holderPid }, "refusing to start: the data directory is in use");
+      console.error(`yakt controller: ${error.message}`);
+      return undefined;
+    }
+    // Taking the lock is the first write: a full disk (a restart before room was made) stops here.
+    if (refusedByDisk(error, config, log)) return undefined;
+    throw error;
   });
   if (lock === undefined) return 1;
   const opened = await openStorage(config, log);
@@ -81,7 +93,13 @@ export async function runController(config: ControllerConfig): Promise<number> {
     stateMachine,
     send: (m) => transport.send(m),
     log: log.child({ component: "controller" }),
-    onFatal: () => finish(1),
+    onFatal: (error) => {
+      const failure = asStorageWriteError(error, config.dataDir);
+      const fields = failure instanceof StorageWriteError ? { errno: failure.errno, path: failure.path } : {};
+      log.fatal({ err: failure, ...fields, dataDir: config.dataDir }, `stopping: ${failure instanceof Error ? failure.message : String(failure)}; restart once the disk works (recovery repairs what the failed write left)`);
+      console.error(`yakt controller: stopping as a write failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+      finish(1);
+    },
   });
   const metadata = new MetadataService({
     controller,
@@ -159,10 +177,31 @@ export async function runController(config: ControllerConfig): Promise<number> {
   return stopCode;
 }
 
+/**
+ * Logs why the process cannot start when `error` is the disk refusing a write (ENOSPC, EIO) and
+ * returns true; false for any other error, which the caller rethrows.
+ */
+function refusedByDisk(error: unknown, config: ControllerConfig, log: Logger): boolean {
+  const failure = asStorageWriteError(error, config.dataDir);
+  if (!(failure instanceof StorageWriteError)) return false;
+  log.fatal({ err: failure, errno: failure.errno, path: failure.path, dataDir: config.dataDir }, `refusing to start: ${failure.message}`);
+  console.error(`yakt controller: refusing to start: ${failure.message}`);
+  return true;
+}
+
 async function openStorage(config: ControllerConfig, log: Logger): Promise<Awaited<ReturnType<typeof RaftStorage.open>> | undefined> {
   try {
-    return await RaftStorage.open(config.dataDir);
+    const opened = await RaftStorage.open(config.dataDir);
+    const stats = await statfs(config.dataDir);
+    const freeBytes = stats.bavail * stats.bsize;
+    if (freeBytes >= startFreeBytesMin) return opened;
+    await opened.storage.close();
+    const message = `Cannot start on data directory ${config.dataDir} as its disk is full (ENOSPC): ${freeBytes} bytes free, less than ${startFreeBytesMin}`;
+    log.fatal({ errno: "ENOSPC", path: config.dataDir, freeBytes, startFreeBytesMin }, `refusing to start: ${message}`);
+    console.error(`yakt controller: refusing to start: ${message}`);
+    return undefined;
   } catch (error) {
+    if (refusedByDisk(error, config, log)) return undefined;
     if (!(error instanceof StorageCorruptionError)) throw error;
     log.fatal({ err: error, file: error.file, position: error.position, dataDir: config.dataDir }, "refusing to start: the log is corrupt");
     console.error(`yakt controller: ${error.message} (in ${config.dataDir})`);

@@ -243,6 +243,23 @@ export class Cluster {
     return this.waitForExit(id, running, stopTimeoutMs);
   }
 
+  /**
+   * The node's running process may now exit by itself without that being unexpected: a fault the caller
+   * injected (a full disk) makes a controller stop. Holds until the node is next started.
+   */
+  expectExit(id: number): void {
+    this.runningProcess(id);
+    this.slot(id).exitExpected = true;
+  }
+
+  /** SIGKILLs every process still running and waits for them (bounded), leaving the temp dir; `close()` does this first. */
+  async killAll(): Promise<void> {
+    for (const slot of this.slots.values()) slot.exitExpected = true;
+    const running = [...this.slots.values()].flatMap((slot) => (slot.running === undefined ? [] : [slot.running]));
+    for (const child of running) child.child.kill("SIGKILL");
+    await Promise.all(running.map((child) => withTimeout(child.exited, killTimeoutMs)));
+  }
+
   /** `GET /v1/cluster` of one node; throws when it does not answer 200. */
   async status(id: number): Promise<ClusterStatus> {
     const result = await httpExchange(`${this.apiUrl(id)}/v1/cluster`, { timeoutMs: statusRequestTimeoutMs });
@@ -344,10 +361,7 @@ export class Cluster {
   async close(options: { readonly keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const slot of this.slots.values()) slot.exitExpected = true;
-    const running = [...this.slots.values()].flatMap((slot) => (slot.running === undefined ? [] : [slot.running]));
-    for (const child of running) child.child.kill("SIGKILL");
-    await Promise.all(running.map((child) => withTimeout(child.exited, killTimeoutMs)));
+    await this.killAll();
     if (options.keep === true || process.env["YAKT_E2E_KEEP"] === "1") {
       console.error(`keeping ${this.dir}`);
       return;

@@ -3,6 +3,14 @@ import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../shared/assert.js";
 
+/**
+ * Opens a file for the storage to write. The one seam between the storage and the file system, so that
+ * tests can hand out handles whose writes or fsyncs fail as a full disk's do (see `diskTesting.ts`).
+ */
+export type OpenFile = (path: string, flags: "r+" | "w" | "wx") => Promise<FileHandle>;
+
+export const openFile: OpenFile = (path, flags) => open(path, flags);
+
 /** Suffix of a file being written; one left behind by a crash was never renamed into place and means nothing. */
 export const tempFileSuffix = ".tmp";
 
@@ -10,11 +18,12 @@ export const tempFileSuffix = ".tmp";
  * Replaces `dir/name` with `chunks` so that after a crash the file holds either the old content or
  * the new, never a mix: write a temp file, fsync it (its data is durable before it has the real name),
  * rename it over the old one (atomic on POSIX), fsync the directory (the rename itself is durable).
- * Durable when the promise resolves.
+ * Durable when the promise resolves. A failed write (a full disk) leaves the old file as it was and
+ * perhaps a temp file, which recovery removes.
  */
-export async function writeFileAtomic(dir: string, name: string, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(dir: string, name: string, chunks: readonly Uint8Array[], options: { readonly openFile?: OpenFile } = {}): Promise<void> {
   const tempPath = join(dir, name + tempFileSuffix);
-  const handle = await open(tempPath, "w");
+  const handle = await (options.openFile ?? openFile)(tempPath, "w");
   try {
     let position = 0;
     for (const chunk of chunks) {

@@ -4,8 +4,10 @@ import { dirname, join } from "node:path";
 import type { Entry, HardState, InitialState, Snapshot, SnapshotMeta } from "../raft/types.js";
 import { assert } from "../shared/assert.js";
 import { limits } from "../shared/limits.js";
-import { readFully, syncDirectory, unlinkIfPresent, writeFileAtomic, writeFully } from "./atomicFile.js";
+import { openFile, readFully, syncDirectory, tempFileSuffix, unlinkIfPresent, writeFileAtomic, writeFully } from "./atomicFile.js";
+import type { OpenFile } from "./atomicFile.js";
 import { encodeEntryFrame, frameBytesMin, frameSizeBytes, readEntryFrame } from "./entryFrame.js";
+import { asStorageWriteError, writingTo } from "./errors.js";
 import { encodeHardState, hardStateFileName } from "./hardStateFile.js";
 import { recover } from "./recovery.js";
 import type { SegmentState } from "./recovery.js";
@@ -17,6 +19,8 @@ export interface RaftStorageOptions {
   readonly segmentSizeBytesMax?: number;
   /** Larger entries are refused; at most `limits.storage.entryDataBytesMax`. */
   readonly entryDataBytesMax?: number;
+  /** How files to write are opened; tests pass one whose writes fail as a full disk's do. */
+  readonly openFile?: OpenFile;
 }
 
 export interface OpenedStorage {
@@ -51,7 +55,10 @@ type SyncOp = Extract<QueuedOp, { kind: "sync" }>;
  *
  * Failure: once any write fails (disk full, EIO) the handle is poisoned: the state on disk is unknown
  * and retrying an fsync can report success for data that was lost, so every later call rejects and
- * the process must restart and recover from the disk.
+ * the process must restart and recover from the disk. A system call's failure rejects as a
+ * `StorageWriteError` naming the file and the code (ENOSPC). What a failed write leaves — a torn frame
+ * at the end of the last segment, an empty new segment, a temp file — is what a crash leaves, and
+ * recovery repairs it; nothing synced before the failure is touched.
  *
  * One handle per directory; nothing here prevents a second process from opening the same one.
  */
@@ -79,6 +86,7 @@ export class RaftStorage {
     private readonly dir: string,
     private readonly segmentSizeBytesMax: number,
     private readonly entryDataBytesMax: number,
+    private readonly openFile: OpenFile,
     private readonly segments: SegmentState[],
     private snapshot: SnapshotMeta | undefined,
     hardState: HardState,
@@ -99,9 +107,9 @@ export class RaftStorage {
     const created = await mkdir(dir, { recursive: true });
     if (created !== undefined) await syncDirectory(dirname(dir));
     const recovered = await recover(dir, entryDataBytesMax);
-    const storage = new RaftStorage(dir, segmentSizeBytesMax, entryDataBytesMax, recovered.segments, recovered.snapshot?.meta, recovered.hardState);
+    const storage = new RaftStorage(dir, segmentSizeBytesMax, entryDataBytesMax, options.openFile ?? openFile, recovered.segments, recovered.snapshot?.meta, recovered.hardState);
     const last = recovered.segments[recovered.segments.length - 1];
-    if (last !== undefined) storage.activeHandle = await open(join(dir, last.fileName), "r+");
+    if (last !== undefined) storage.activeHandle = await storage.openFile(join(dir, last.fileName), "r+");
     const initialState: InitialState = { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries };
     assert(initialState.entries.every((e, i) => e.index === storage.firstIndex() + i), "recovered entries must follow the snapshot contiguously");
     assert(initialState.entries.length === 0 || storage.lastIndex() === storage.firstIndex() + initialState.entries.length - 1, "recovered entries must end at the last index");
@@ -157,7 +165,7 @@ export class RaftStorage {
       const initialMembership = snapshot.meta.index === 0 && this.snapshot === undefined && this.lastIndex() === 0;
       assert(snapshot.meta.index > snapshotIndex || initialMembership, `snapshot at ${snapshot.meta.index} is not newer than the stored one at ${snapshotIndex}`);
       assert(snapshot.meta.index >= this.hardStateWritten.commitIndex || this.termAt(snapshot.meta.index) === snapshot.meta.term, "a snapshot must not replace committed entries it disagrees with");
-      await writeFileAtomic(this.dir, snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
+      await this.writeFileAtomic(snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
       this.snapshot = snapshot.meta;
       await this.closeActive();
       // Newest first, so a crash part-way leaves a contiguous prefix of the old log.
@@ -177,7 +185,7 @@ export class RaftStorage {
       const { index, term } = snapshot.meta;
       assert(index > this.snapshotIndex(), `snapshot at ${index} is not newer than the stored one at ${this.snapshotIndex()}`);
       assert(this.termAt(index) === term, `snapshot at ${index} has term ${term}, the log there ${String(this.termAt(index))}`);
-      await writeFileAtomic(this.dir, snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
+      await this.writeFileAtomic(snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
       this.snapshot = snapshot.meta;
     });
   }
@@ -326,7 +334,8 @@ export class RaftStorage {
     }
     assert(position === batchBytes, `encoded ${position} bytes of a ${batchBytes}-byte batch`);
     this.activeDirty = true;
-    await writeFully(this.activeHandle, bytes, segment.sizeBytes);
+    const handle = this.activeHandle;
+    await writingTo(join(this.dir, segment.fileName), () => writeFully(handle, bytes, segment.sizeBytes));
     segment.sizeBytes += batchBytes;
     segment.positions.push(...positions);
     segment.terms.push(...batch.map((e) => e.term));
@@ -337,12 +346,12 @@ export class RaftStorage {
    * last segment can ever end in a torn frame, which is what lets recovery call any other bad frame corruption.
    */
   private async rollOver(firstIndex: number): Promise<void> {
-    if (this.activeHandle !== undefined && this.activeDirty) await this.activeHandle.sync();
+    await this.syncActive();
     this.activeDirty = false;
     await this.closeActive();
     const fileName = segmentFileName(firstIndex);
     // "wx": a file already there would mean the bookkeeping has lost track of the directory.
-    this.activeHandle = await open(join(this.dir, fileName), "wx");
+    this.activeHandle = await writingTo(join(this.dir, fileName), () => this.openFile(join(this.dir, fileName), "wx"));
     this.directoryDirty = true;
     this.segments.push({ firstIndex, fileName, sizeBytes: 0, positions: [], terms: [] });
   }
@@ -363,12 +372,15 @@ export class RaftStorage {
       unlinked = true;
     }
     if (unlinked) await syncDirectory(this.dir);
-    this.activeHandle ??= await open(join(this.dir, holder.fileName), "r+");
+    const path = join(this.dir, holder.fileName);
+    const handle = (this.activeHandle ??= await writingTo(path, () => this.openFile(path, "r+")));
     const keptCount = index - holder.firstIndex;
     const cut = holder.positions[keptCount];
     assert(cut !== undefined, `entry ${index} has a position in ${holder.fileName}`);
-    await this.activeHandle.truncate(cut);
-    await this.activeHandle.sync();
+    await writingTo(path, async () => {
+      await handle.truncate(cut);
+      await handle.sync();
+    });
     this.activeDirty = false;
     holder.sizeBytes = cut;
     holder.positions.length = keptCount;
@@ -376,21 +388,33 @@ export class RaftStorage {
   }
 
   private async runSync(): Promise<void> {
-    if (this.activeHandle !== undefined && this.activeDirty) {
-      this.activeDirty = false;
-      await this.activeHandle.sync();
-    }
+    await this.syncActive();
     if (this.directoryDirty) {
       this.directoryDirty = false;
-      await syncDirectory(this.dir);
+      await writingTo(this.dir, () => syncDirectory(this.dir));
     }
     const written = this.hardStateWritten;
     if (!sameHardState(written, this.hardStateDurable)) {
       assert(written.commitIndex <= this.lastIndex(), `durable commitIndex ${written.commitIndex} would pass the last entry ${this.lastIndex()}`);
-      await writeFileAtomic(this.dir, hardStateFileName, [encodeHardState(written)]);
+      await this.writeFileAtomic(hardStateFileName, [encodeHardState(written)]);
       this.hardStateDurable = written;
     }
     this.syncRunsCount++;
+  }
+
+  /** Fsyncs the active segment if anything was written to it since its last fsync. */
+  private async syncActive(): Promise<void> {
+    const handle = this.activeHandle;
+    const segment = this.segments[this.segments.length - 1];
+    if (handle === undefined || !this.activeDirty) return;
+    assert(segment !== undefined, "an open active segment is the last one");
+    this.activeDirty = false;
+    await writingTo(join(this.dir, segment.fileName), () => handle.sync());
+  }
+
+  private writeFileAtomic(name: string, chunks: readonly Uint8Array[]): Promise<void> {
+    // A full disk fails the temp file's write; a failed rename or directory fsync names its own path.
+    return writingTo(join(this.dir, name + tempFileSuffix), () => writeFileAtomic(this.dir, name, chunks, { openFile: this.openFile }));
   }
 
   private async readEntriesNow(fromIndex: number, toIndex: number): Promise<Entry[]> {
@@ -469,9 +493,11 @@ export class RaftStorage {
         if (op.kind === "sync") for (const waiter of op.waiters) waiter.resolve();
         else op.resolve();
       } catch (error) {
-        this.failure ??= error instanceof Error ? error : new Error(String(error));
-        if (op.kind === "sync") for (const waiter of op.waiters) waiter.reject(error);
-        else op.reject(error);
+        // A system call's failure outside the named writes (an unlink, a directory fsync) names the directory.
+        const failure = asStorageWriteError(error, this.dir);
+        this.failure ??= failure instanceof Error ? failure : new Error(String(failure));
+        if (op.kind === "sync") for (const waiter of op.waiters) waiter.reject(failure);
+        else op.reject(failure);
       }
       this.runningSync = undefined;
     }
