@@ -1,11 +1,18 @@
 // The produce bench's load on NATS JetStream, shaped as it is on YAKt (dataPlaneLoad.ts): the same
 // number of producers, each its own connection with at most `inFlightCount` publishes unacknowledged
-// (JetStream's asynchronous publish, every PubAck awaited), keyless messages spread over the streams
-// in turn as YAKt's partitioner spreads them over the partitions, and each message's time from the
-// call that sends it — the wait for room in the window included — to its acknowledgement.
+// (asynchronous publish, every PubAck awaited), keyless messages spread over the streams in turn as
+// YAKt's partitioner spreads them over the partitions, and each message's time from the call that
+// sends it — the wait for room in the window included — to its acknowledgement.
+//
+// Two ways to publish. `async` (the default) is the Go client's PublishAsync: a plain publish with a
+// reply subject under one inbox, one subscription taking every PubAck, a sweep for the overdue ones.
+// `request` is @nats-io/jetstream's `js.publish`: a request per message, each with its own promise
+// and timer — about three times the client CPU per message here, enough to make the bench process
+// the bottleneck (bench/README.md).
 import { jetstream } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { createInbox } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { assert } from "../shared/assert.js";
 import type { NatsCluster } from "./reference/nats.js";
 import { natsManager, natsRequestTimeoutMs } from "./reference/nats.js";
@@ -45,8 +52,13 @@ export async function createNatsStreams(cluster: NatsCluster, streams: NatsStrea
   }
 }
 
+/** How the bench publishes: see the top of this file. */
+export type NatsPublishMode = "async" | "request";
+export const natsPublishModes: readonly NatsPublishMode[] = ["async", "request"];
+
 export interface NatsProduceLoad {
   readonly streams: NatsStreams;
+  readonly publishMode: NatsPublishMode;
   readonly messagesCount: number;
   readonly sizeBytes: number;
   readonly producersCount: number;
@@ -71,9 +83,10 @@ export async function publishToNats(cluster: NatsCluster, load: NatsProduceLoad)
   const encoder = new TextEncoder();
   const valueOf = (i: number): Uint8Array => encoder.encode(`${i}-${filler}`.slice(0, load.sizeBytes));
   const connections: NatsConnection[] = [];
+  const clients: Publish[] = [];
   try {
     for (let p = 0; p < load.producersCount; p++) connections.push(await cluster.connect(p));
-    const clients = connections.map((connection) => jetstream(connection, { timeout: natsRequestTimeoutMs }));
+    for (const connection of connections) clients.push(load.publishMode === "async" ? asyncPublisher(connection) : requestPublisher(jetstream(connection, { timeout: natsRequestTimeoutMs })));
     const errors = { count: 0, first: undefined as string | undefined };
     const warmUp = new Float64Array(load.warmUpMessagesCount);
     await Promise.all(clients.map((client) => sendWindowed(client, { streams: load.streams, first: 0, end: load.warmUpMessagesCount, inFlightCount: load.inFlightCount, valueOf, latenciesMs: warmUp, errors })));
@@ -90,6 +103,7 @@ export async function publishToNats(cluster: NatsCluster, load: NatsProduceLoad)
     );
     return { elapsedMs: performance.now() - startMs, latenciesMs, errorsCount: errors.count, firstError: errors.first };
   } finally {
+    for (const client of clients) client.close?.();
     await Promise.allSettled(connections.map((connection) => connection.close()));
   }
 }
@@ -109,7 +123,7 @@ interface WindowedRange {
  * a publish waits for a free slot, and its latency counts from before that wait, as YAKt's `enqueue`.
  * The streams are taken in turn, starting with the first, as YAKt's round-robin partitioner does.
  */
-async function sendWindowed(client: JetStreamClient, range: WindowedRange): Promise<void> {
+async function sendWindowed(client: Publish, range: WindowedRange): Promise<void> {
   const subjects = range.streams.subjects;
   let inFlight = 0;
   let wakeUp: (() => void) | undefined;
@@ -123,7 +137,7 @@ async function sendWindowed(client: JetStreamClient, range: WindowedRange): Prom
     inFlight++;
     const subject = subjects[(i - range.first) % subjects.length];
     assert(subject !== undefined, "a subject per stream");
-    void client.publish(subject, range.valueOf(i), { timeout: natsRequestTimeoutMs }).then(
+    void client.publish(subject, range.valueOf(i)).then(
       () => void (range.latenciesMs[i] = performance.now() - calledMs),
       (error: unknown) => {
         range.latenciesMs[i] = Number.NaN;
@@ -139,4 +153,80 @@ async function sendWindowed(client: JetStreamClient, range: WindowedRange): Prom
     });
   }
   await done;
+}
+
+/** Sends one message and resolves with its acknowledgement, rejects if JetStream refuses it or does not answer in time. */
+interface Publish {
+  publish(subject: string, payload: Uint8Array): Promise<void>;
+  /** Stops the publisher's own timers, if it has any. */
+  close?(): void;
+}
+
+function requestPublisher(client: JetStreamClient): Publish {
+  return {
+    publish: async (subject, payload) => {
+      await client.publish(subject, payload, { timeout: natsRequestTimeoutMs });
+    },
+  };
+}
+
+/** How often the async publisher looks for PubAcks overdue by `natsRequestTimeoutMs`. */
+const overdueSweepIntervalMs = 1_000;
+
+interface AwaitedAck {
+  readonly sentMs: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The Go client's PublishAsync: every message goes out as a plain publish whose reply subject is
+ * `<inbox>.<n>`; one subscription on `<inbox>.*` takes the PubAcks and settles the message they name.
+ */
+function asyncPublisher(connection: NatsConnection): Publish {
+  const inbox = createInbox();
+  const awaited = new Map<string, AwaitedAck>();
+  let sequence = 0;
+  const settle = (message: Msg): void => {
+    const id = message.subject.slice(inbox.length + 1);
+    const ack = awaited.get(id);
+    if (ack === undefined) return;
+    awaited.delete(id);
+    const refusal = pubAckRefusal(message);
+    if (refusal === undefined) ack.resolve();
+    else ack.reject(new Error(refusal));
+  };
+  connection.subscribe(`${inbox}.*`, { callback: (error, message) => (error === null ? settle(message) : undefined) });
+  // Insertion order is send order: the sweep stops at the first message that is not overdue.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const [id, ack] of awaited) {
+      if (now - ack.sentMs < natsRequestTimeoutMs) break;
+      awaited.delete(id);
+      ack.reject(new Error(`no PubAck within ${natsRequestTimeoutMs} ms`));
+    }
+  }, overdueSweepIntervalMs);
+  return {
+    publish: (subject, payload) =>
+      new Promise<void>((resolve, reject) => {
+        const id = String(sequence++);
+        awaited.set(id, { sentMs: performance.now(), resolve, reject });
+        connection.publish(subject, payload, { reply: `${inbox}.${id}` });
+      }),
+    close: () => clearInterval(sweep),
+  };
+}
+
+/** Why a PubAck refuses its message (`{"error": …}`, a status such as 503 no responders, not JSON); undefined for `{"stream": …, "seq": n}`. */
+export function pubAckRefusal(message: Pick<Msg, "data" | "headers">): string | undefined {
+  const status = message.headers?.code;
+  if (status !== undefined && status !== 0) return `status ${status} ${message.headers?.description ?? ""}`.trimEnd();
+  let ack: unknown;
+  try {
+    ack = JSON.parse(new TextDecoder().decode(message.data));
+  } catch {
+    return `a PubAck that is not JSON: ${new TextDecoder().decode(message.data.slice(0, 200))}`;
+  }
+  if (typeof ack === "object" && ack !== null && "seq" in ack && typeof ack.seq === "number" && !("error" in ack)) return undefined;
+  return `JetStream refused the message: ${JSON.stringify(ack).slice(0, 300)}`;
 }

@@ -7,6 +7,8 @@ import type { Throughput } from "./dataPlaneLoad.js";
 import { parseBenchArgs } from "./flags.js";
 import type { ParsedArgs } from "./flags.js";
 import { describeMachine, formatMachine } from "./machine.js";
+import { natsPublishModes } from "./natsProduce.js";
+import type { NatsPublishMode } from "./natsProduce.js";
 import type { Machine } from "./machine.js";
 import { summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
@@ -24,6 +26,8 @@ export interface ProduceOptions {
   readonly reference: ProduceReference | undefined;
   /** With a reference: rounds per size, each one YAKt's then the reference's. */
   readonly roundsCount: number;
+  /** With --vs nats: how the bench publishes to JetStream (natsProduce.ts). */
+  readonly natsPublishMode: NatsPublishMode;
   readonly jsonFile: string | undefined;
   /** With a reference: where the tables go as markdown. */
   readonly markdownFile: string | undefined;
@@ -55,7 +59,7 @@ const roundsCountMax = 100;
 const acksChoices = ["all", "1", "0"] as const;
 
 export const produceUsage = `Usage: npm run bench -- produce [--messages N] [--sizes B,B] [--acks 0|1|all] [--linger-ms N] [--producers N] [--in-flight N] [--json FILE]
-       npm run bench -- produce --vs nats [--rounds N] [--markdown FILE] [the flags above but --acks]
+       npm run bench -- produce --vs nats [--rounds N] [--nats-publish async|request] [--markdown FILE] [the flags above but --acks]
 
 Starts 3 controllers and 3 brokers on 127.0.0.1 (data in a temp dir), and for each message size creates a
 topic of ${partitionsCount} partitions with replication factor ${replicationFactor}. Producers (src/client/producer.ts, idempotent)
@@ -80,13 +84,17 @@ p50/p99 of each message's time from its enqueue call to its acknowledgement.
                   later); otherwise its default is measured and the output says so
   --rounds N      with --vs: rounds per size, each --messages on YAKt then on JetStream, 1 to ${roundsCountMax}
                   (default ${roundsCountDefault})
+  --nats-publish M
+                  with --vs: async (default) publishes with a reply subject under one inbox and takes every
+                  PubAck on one subscription, as the Go client's PublishAsync; request uses
+                  @nats-io/jetstream's js.publish, a request with its own timer per message (more client CPU)
   --markdown FILE with --vs: also write the tables as markdown to FILE (printed at the end either way)
   -h, --help      print this help
 
 Set YAKT_E2E_KEEP=1 to keep the temp dirs with the controllers', brokers' and nats-servers' logs.`;
 
 export function parseProduceArgs(argv: readonly string[]): ParsedArgs<ProduceOptions> {
-  const flags = ["--messages", "--sizes", "--acks", "--linger-ms", "--producers", "--in-flight", "--json", "--vs", "--rounds", "--markdown"];
+  const flags = ["--messages", "--sizes", "--acks", "--linger-ms", "--producers", "--in-flight", "--json", "--vs", "--rounds", "--nats-publish", "--markdown"];
   return parseBenchArgs("produce", argv, flags, (values) => {
     const acks = values.choice("--acks", acksChoices, "all");
     const producersCount = values.integer("--producers", 1, producersCountMax, 1);
@@ -94,6 +102,7 @@ export function parseProduceArgs(argv: readonly string[]): ParsedArgs<ProduceOpt
     if (reference === undefined) {
       if (values.text("--rounds") !== undefined) values.refuse("--rounds", "needs --vs");
       if (values.text("--markdown") !== undefined) values.refuse("--markdown", "needs --vs");
+      if (values.text("--nats-publish") !== undefined) values.refuse("--nats-publish", "needs --vs nats");
     } else if (acks !== "all") {
       values.refuse("--acks", `must be all with --vs ${reference}: JetStream acknowledges a replicated stream's message once a quorum has it`);
     }
@@ -106,6 +115,7 @@ export function parseProduceArgs(argv: readonly string[]): ParsedArgs<ProduceOpt
       inFlightCount: values.integer("--in-flight", 1, inFlightCountMax, inFlightCountDefault),
       reference,
       roundsCount: values.integer("--rounds", 1, roundsCountMax, roundsCountDefault),
+      natsPublishMode: values.choice("--nats-publish", natsPublishModes, "async"),
       jsonFile: values.text("--json"),
       markdownFile: values.text("--markdown"),
     };

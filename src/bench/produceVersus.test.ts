@@ -41,9 +41,9 @@ test("versusTables() gives a row per size with both systems' figures and the rat
   const yakt = figuresOf(200, [sampleOf(30_000, 1_000, [50, 60, 200], { serverCpuMs: 1_500, clientCpuMs: 500 })]);
   const reference = figuresOf(200, [sampleOf(10_000, 1_000, [100, 120, 300], { serverCpuMs: 800, clientCpuMs: 600 })]);
   const sizes: VersusSize[] = [{ sizeBytes: 200, rounds: [{ round: 1, yakt, reference }], yakt, reference }];
-  const [summary, rounds] = versusTables(sizes, { roundsCount: 1, messagesCount: 30_000, producersCount: 1, inFlightCount: 2_000, sync: "fsync on every write" });
+  const [summary, rounds] = versusTables(sizes, { roundsCount: 1, messagesCount: 30_000, producersCount: 1, inFlightCount: 2_000, natsPublishMode: "async", sync: "fsync on every write" });
   assert(summary !== undefined && rounds !== undefined);
-  assert.match(summary.title, /^Produce: YAKt \(acks=all, 3 partitions, RF 3\) vs JetStream \(3 streams, R=3, file storage, fsync on every write\); 1 producer × 2,000 in flight; 1 round of 30,000 messages/);
+  assert.match(summary.title, /^Produce: YAKt \(acks=all, 3 partitions, RF 3\) vs JetStream \(3 streams, R=3, file storage, fsync on every write\); 1 producer × 2,000 in flight \(JetStream: async publish\); 1 round of 30,000 messages/);
   assert.deepEqual(summary.headers, ["size", "YAKt msg/s", "MB/s", "p50 ms", "p99 ms", "errors", "CPU srv/cli %", "JetStream msg/s", "MB/s", "p50 ms", "p99 ms", "errors", "CPU srv/cli %", "ratio"]);
   assert.deepEqual(summary.rows, [["200 B", "30,000", "6.00", "60.0", "200", "0", "150/50", "10,000", "2.00", "120", "300", "0", "80/60", "3.00×"]]);
   assert.deepEqual(rounds.rows, [["200 B", "1", "30,000", "200", "10,000", "300", "3.00×"]]);

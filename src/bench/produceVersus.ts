@@ -13,6 +13,7 @@ import type { Throughput } from "./dataPlaneLoad.js";
 import { describeMachine, formatMachine } from "./machine.js";
 import type { Machine } from "./machine.js";
 import { createNatsStreams, natsStreamsOf, publishToNats } from "./natsProduce.js";
+import type { NatsPublishMode } from "./natsProduce.js";
 import { produceSettings, warmUpMessagesCount } from "./produce.js";
 import type { ProduceOptions } from "./produce.js";
 import { ensureInstalled, formatLoad, referenceVersion } from "./reference/install.js";
@@ -68,7 +69,7 @@ export interface ProduceVersusResult {
   readonly machine: Machine;
   readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
   readonly versions: Readonly<Record<string, string>>;
-  readonly settings: ReturnType<typeof produceSettings> & { readonly roundsCount: number; readonly partitionsCount: number; readonly replicationFactor: number; readonly warmUpMessagesCount: number };
+  readonly settings: ReturnType<typeof produceSettings> & { readonly roundsCount: number; readonly natsPublishMode: NatsPublishMode; readonly partitionsCount: number; readonly replicationFactor: number; readonly warmUpMessagesCount: number };
   /** How JetStream's file store synced: `always` (every write) or the server's default (no fsync per write). */
   readonly referenceSync: NatsSync;
   readonly sizes: readonly VersusSize[];
@@ -104,8 +105,8 @@ export function describeSync(sync: NatsSync, serverVersion: string): string {
 }
 
 /** The summary table (a row per size, every round together) and the table of the rounds. */
-export function versusTables(sizes: readonly VersusSize[], context: { readonly roundsCount: number; readonly messagesCount: number; readonly producersCount: number; readonly inFlightCount: number; readonly sync: string }): Table[] {
-  const load = `${context.producersCount} producer${context.producersCount === 1 ? "" : "s"} × ${formatOpsPerSecond(context.inFlightCount)} in flight`;
+export function versusTables(sizes: readonly VersusSize[], context: { readonly roundsCount: number; readonly messagesCount: number; readonly producersCount: number; readonly inFlightCount: number; readonly natsPublishMode: NatsPublishMode; readonly sync: string }): Table[] {
+  const load = `${context.producersCount} producer${context.producersCount === 1 ? "" : "s"} × ${formatOpsPerSecond(context.inFlightCount)} in flight (${referenceLabel}: ${context.natsPublishMode} publish)`;
   const systems = `YAKt (acks=all, ${partitionsCount} partitions, RF ${replicationFactor}) vs ${referenceLabel} (${partitionsCount} streams, R=${replicationFactor}, file storage, ${context.sync})`;
   const figures = (name: string): string[] => [`${name} msg/s`, "MB/s", "p50 ms", "p99 ms", "errors", "CPU srv/cli %"];
   const summaryHeaders = ["size", ...figures("YAKt"), ...figures(referenceLabel), "ratio"];
@@ -146,7 +147,7 @@ export async function runProduceVersus(options: ProduceOptions, print: (line: st
   const loadBefore = loadavg();
   print(
     `produce: YAKt vs NATS JetStream (${versions.nats}), 3 nodes each on 127.0.0.1; acks=all / R=${replicationFactor}; ${partitionsCount} partitions / streams; ` +
-      `${options.producersCount} producer(s) × ${options.inFlightCount} in flight; linger ${options.lingerMs} ms (YAKt); ${options.roundsCount} round(s) of ${options.messagesCount} messages per size and system`,
+      `${options.producersCount} producer(s) × ${options.inFlightCount} in flight (JetStream: ${options.natsPublishMode} publish); linger ${options.lingerMs} ms (YAKt); ${options.roundsCount} round(s) of ${options.messagesCount} messages per size and system`,
   );
   print(`machine: ${formatMachine(machine)}; load average before: ${formatLoad(loadBefore)}`);
   let sync: NatsSync = "default";
@@ -183,7 +184,7 @@ export async function runProduceVersus(options: ProduceOptions, print: (line: st
     machine,
     loadAverage: { before: loadBefore, after: loadAfter },
     versions,
-    settings: { ...produceSettings(options), roundsCount: options.roundsCount, partitionsCount, replicationFactor, warmUpMessagesCount },
+    settings: { ...produceSettings(options), roundsCount: options.roundsCount, natsPublishMode: options.natsPublishMode, partitionsCount, replicationFactor, warmUpMessagesCount },
     referenceSync: sync,
     sizes,
     tables,
@@ -219,7 +220,7 @@ async function runSize(cluster: DataPlaneCluster, nats: NatsCluster, sizeBytes: 
     const referenceSample = await sample(
       () => nats.processes.pids(),
       async (onTimedStart) => {
-        const run = await publishToNats(nats, { ...options, streams, sizeBytes, warmUpMessagesCount, onTimedStart });
+        const run = await publishToNats(nats, { ...options, publishMode: options.natsPublishMode, streams, sizeBytes, warmUpMessagesCount, onTimedStart });
         if (run.firstError !== undefined) print(`    ${referenceLabel}: ${run.errorsCount} publishes failed; the first: ${run.firstError}`);
         return run;
       },

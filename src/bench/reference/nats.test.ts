@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createNatsStreams, natsStreamsOf, publishToNats } from "../natsProduce.js";
+import { createNatsStreams, natsPublishModes, natsStreamsOf, publishToNats, pubAckRefusal } from "../natsProduce.js";
 import { NatsCluster, natsConfig, natsManager, natsServerVersion } from "./nats.js";
 import type { NatsNode } from "./nats.js";
 
@@ -40,6 +40,14 @@ test("natsStreamsOf() names a stream and a subject per partition", () => {
   });
 });
 
+test("pubAckRefusal() accepts a PubAck with a sequence and names a refusal, a status and a non-JSON answer", () => {
+  const answer = (text: string): { data: Uint8Array } => ({ data: new TextEncoder().encode(text) });
+  assert.equal(pubAckRefusal(answer('{"stream":"t-p0","seq":7}')), undefined);
+  assert.match(pubAckRefusal(answer('{"error":{"code":503,"description":"no quorum"}}')) ?? "", /^JetStream refused the message: .*no quorum/);
+  assert.match(pubAckRefusal(answer("garbage")) ?? "", /^a PubAck that is not JSON: garbage/);
+  assert.equal(pubAckRefusal({ data: new Uint8Array(0), headers: { code: 503, description: "No Responders" } as never }), "status 503 No Responders");
+});
+
 // The one test here that starts real servers: a 3-node cluster, 3 streams of 3 replicas, a few
 // hundred messages through two producers. Skipped where nats-server is not installed.
 const installed = natsServerVersion() !== undefined;
@@ -50,16 +58,18 @@ test("a real 3-node JetStream cluster takes R3 streams and the bench's publishes
     const streams = natsStreamsOf("t", 3);
     const leaders = await createNatsStreams(cluster, streams, 3);
     assert.equal(leaders.length, 3);
-    const run = await publishToNats(cluster, { streams, messagesCount: 300, sizeBytes: 200, producersCount: 2, inFlightCount: 16, warmUpMessagesCount: 10 });
-    assert.equal(run.errorsCount, 0, run.firstError);
-    assert(run.elapsedMs > 0);
-    assert(Array.from(run.latenciesMs).every((ms) => ms > 0), "every timed message has a latency");
+    for (const publishMode of natsPublishModes) {
+      const run = await publishToNats(cluster, { streams, publishMode, messagesCount: 300, sizeBytes: 200, producersCount: 2, inFlightCount: 16, warmUpMessagesCount: 10 });
+      assert.equal(run.errorsCount, 0, run.firstError);
+      assert(run.elapsedMs > 0);
+      assert(Array.from(run.latenciesMs).every((ms) => ms > 0), `${publishMode}: every timed message has a latency`);
+    }
     const connection = await cluster.connect(1);
     try {
       const manager = await natsManager(connection);
       const stored = await Promise.all(streams.names.map(async (name) => (await manager.streams.info(name)).state));
-      // 300 timed + 2 producers × 10 warm-up, each producer taking the streams in turn from the first.
-      assert.deepEqual(stored.map((state) => state.messages), [108, 106, 106]);
+      // Twice (once per publish mode) 300 timed + 2 producers × 10 warm-up, each producer taking the streams in turn from the first.
+      assert.deepEqual(stored.map((state) => state.messages), [216, 212, 212]);
       const info = await manager.streams.info(streams.names[0] ?? "");
       assert.equal(info.config.num_replicas, 3);
       assert.equal(info.config.storage, "file");
