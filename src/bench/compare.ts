@@ -4,7 +4,6 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
-import { fileURLToPath } from "node:url";
 import { runClosedLoop } from "./closedLoop.js";
 import type { CompareOptions, ReferenceName } from "./compareArgs.js";
 import { formatMarkdownTable, formatTextTable, pointsTable } from "./compareTable.js";
@@ -12,12 +11,12 @@ import type { Measurement, PointResult, Table } from "./compareTable.js";
 import { describeMachine, formatMachine } from "./machine.js";
 import type { Machine } from "./machine.js";
 import { etcdCommand } from "./reference/etcd.js";
+import { ensureInstalled, formatLoad, referenceVersion } from "./reference/install.js";
 import { zookeeperJars } from "./reference/zookeeper.js";
 import { cpuTimeMs } from "./serverCpu.js";
 import { EtcdSystem, payloadSizeBytes, YaktSystem, ZooKeeperSystem } from "./systems.js";
 import type { Consistency, Load, SystemUnderTest, Via } from "./systems.js";
 
-const installScript = fileURLToPath(new URL("../../scripts/install-references.sh", import.meta.url));
 /** A bound on one point's requests whatever its duration: far above what 2 cores can answer in a window. */
 const operationsPerSecondMax = 1_000_000;
 
@@ -55,7 +54,8 @@ function prefix(consistency: Consistency | undefined, via: Via): string {
 
 /** Runs the scenario, printing each measurement as it ends; always stops every process it started. */
 export async function runCompare(options: CompareOptions, print: (line: string) => void): Promise<CompareResult> {
-  if (options.reference !== undefined) ensureInstalled(options.reference, print);
+  const referenceName = options.reference;
+  if (referenceName !== undefined) ensureInstalled(installedName(referenceName), () => isInstalled(referenceName), print);
   const startedAt = new Date().toISOString();
   const machine = describeMachine();
   const loadBefore = loadavg();
@@ -78,7 +78,7 @@ export async function runCompare(options: CompareOptions, print: (line: string) 
     systems.push(yakt);
     const reference = options.reference === undefined ? undefined : await startReference(options.reference);
     if (reference !== undefined) systems.push(reference);
-    const versions = { yakt: "this tree", node: process.version, ...(options.reference === undefined ? {} : { [options.reference]: referenceVersion(options.reference) }) };
+    const versions = { yakt: "this tree", node: process.version, ...(options.reference === undefined ? {} : { [options.reference]: referenceVersion(installedName(options.reference)) }) };
 
     print(`${options.scenario}: YAKt${reference === undefined ? "" : ` vs ${reference.name} (${Object.values(versions).at(-1) ?? ""})`}, 3 nodes each on 127.0.0.1, fsync on; ${payloadSizeBytes}-byte records; ${options.warmUpMs} ms warm-up + ${options.measureMs} ms measured per point`);
     print(`machine: ${formatMachine(machine)}; load average before: ${formatLoad(loadBefore)}`);
@@ -208,21 +208,6 @@ function isInstalled(name: ReferenceName): boolean {
   }
 }
 
-/** Runs the project's install script when the reference is missing; throws if it is still missing. */
-function ensureInstalled(name: ReferenceName, print: (line: string) => void): void {
-  if (isInstalled(name)) return;
-  const reference = name === "zookeeper" ? "zookeeper" : "etcd";
-  print(`${reference} is not installed: running ${installScript} ${reference}`);
-  const run = spawnSync("bash", [installScript, reference], { stdio: "inherit" });
-  if (run.status !== 0 || !isInstalled(name)) throw new Error(`Cannot run the bench against ${reference} as ${installScript} ${reference} failed (exit ${String(run.status)})`);
-}
-
-function referenceVersion(name: ReferenceName): string {
-  const packageName = name === "zookeeper" ? "zookeeper" : "etcd-server";
-  const query = spawnSync("dpkg-query", ["-W", "-f=${Version}", packageName], { encoding: "utf8" });
-  return query.status === 0 ? `Debian ${packageName} ${query.stdout.trim()}` : "unknown version";
-}
-
-function formatLoad(load: readonly number[]): string {
-  return load.map((l) => l.toFixed(2)).join(", ");
+function installedName(name: ReferenceName): "etcd" | "zookeeper" {
+  return name === "zookeeper" ? "zookeeper" : "etcd";
 }

@@ -28,6 +28,11 @@ export class DataPlaneCluster {
     return this.brokers.controllerUrls();
   }
 
+  /** Pids of every running controller and broker, for their CPU time. */
+  pids(): number[] {
+    return [...this.controllers.runningIds().flatMap((id) => this.controllers.pid(id) ?? []), ...this.brokers.pids()];
+  }
+
   /** Creates the topic and waits until every broker has opened its replica of each partition. */
   async createTopic(name: string): Promise<void> {
     await this.admin.createTopic({ name, partitions: partitionsCount, replicationFactor });

@@ -20,6 +20,8 @@ export interface ProduceLoad {
   readonly inFlightCount: number;
   /** Messages each producer sends (and has acknowledged) before the clock starts: connections, producer id, JIT. */
   readonly warmUpMessagesCount: number;
+  /** Called when the clock starts, after the warm-up. */
+  readonly onTimedStart?: () => void;
 }
 
 export interface ProduceRun {
@@ -38,6 +40,7 @@ export async function produceMessages(load: ProduceLoad): Promise<ProduceRun> {
   try {
     await Promise.all(producers.map((producer) => Promise.all(Array.from({ length: load.warmUpMessagesCount }, (_, i) => producer.send({ topic: load.topic, value: valueOf(i) })))));
     const latenciesMs = new Float64Array(load.messagesCount);
+    load.onTimedStart?.();
     const startMs = performance.now();
     await Promise.all(
       producers.map((producer, p) => {

@@ -52,6 +52,11 @@ export class FlagValues {
   text(flag: string): string | undefined {
     return this.values.get(flag);
   }
+
+  /** Refuses `flag` for a reason that involves other flags (e.g. one that needs another). */
+  refuse(flag: string, reason: string): never {
+    return badFlag(`${flag} ${reason}`, this.values.get(flag) ?? "");
+  }
 }
 
 /**

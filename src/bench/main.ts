@@ -7,13 +7,15 @@ import { compareUsage, parseCompareArgs } from "./compareArgs.js";
 import { consumeUsage, parseConsumeArgs, runConsume } from "./consume.js";
 import { failoverUsage, parseFailoverArgs, runFailover } from "./failover.js";
 import { parseProduceArgs, produceUsage, runProduce } from "./produce.js";
+import type { ProduceOptions } from "./produce.js";
+import { runProduceVersus } from "./produceVersus.js";
 import { parseScaleArgs, runScale, scaleUsage } from "./scale.js";
 
 const usage = `Usage: npm run bench -- <scenario> [options]
 
 Scenarios:
   failover   kill -9 the leader of 3 controllers, again and again; time until a write succeeds (failover --help)
-  produce    messages/s, MB/s and p50/p99 latency of producers against 3 brokers (produce --help)
+  produce    messages/s, MB/s and p50/p99 latency of producers against 3 brokers, beside NATS JetStream (produce --help)
   consume    messages/s and MB/s of a consumer reading a topic from its beginning (consume --help)
   writes     metadata writes/s and latency at concurrency 1 to 128, beside etcd or ZooKeeper (writes --help)
   reads      linearizable and stale reads/s and latency, beside etcd or ZooKeeper (reads --help)
@@ -27,7 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case "failover":
       return benchCommand(scenario, parseFailoverArgs(rest), failoverUsage, runFailover);
     case "produce":
-      return benchCommand(scenario, parseProduceArgs(rest), produceUsage, runProduce);
+      return benchCommand(scenario, parseProduceArgs(rest), produceUsage, async (options: ProduceOptions, print) => (options.reference === undefined ? runProduce(options, print) : runProduceVersus(options, print)));
     case "consume":
       return benchCommand(scenario, parseConsumeArgs(rest), consumeUsage, runConsume);
     case "writes":

@@ -5,14 +5,14 @@ import { parseProduceArgs } from "./produce.js";
 test("parseProduceArgs() defaults to 100,000 messages of 200 B and 1 KiB, acks=all, the producer's linger and one producer", () => {
   assert.deepEqual(parseProduceArgs([]), {
     kind: "options",
-    options: { messagesCount: 100_000, sizesBytes: [200, 1024], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, jsonFile: undefined },
+    options: { messagesCount: 100_000, sizesBytes: [200, 1024], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: undefined, markdownFile: undefined },
   });
 });
 
 test("parseProduceArgs() takes --flag value and --flag=value, and acks as 0, 1 or all", () => {
   assert.deepEqual(parseProduceArgs(["--messages", "5000", "--sizes=100,2048,10", "--acks", "1", "--linger-ms=0", "--producers", "4", "--in-flight", "500", "--json", "out.json"]), {
     kind: "options",
-    options: { messagesCount: 5_000, sizesBytes: [100, 2048, 10], acks: 1, lingerMs: 0, producersCount: 4, inFlightCount: 500, jsonFile: "out.json" },
+    options: { messagesCount: 5_000, sizesBytes: [100, 2048, 10], acks: 1, lingerMs: 0, producersCount: 4, inFlightCount: 500, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: "out.json", markdownFile: undefined },
   });
   const acksZero = parseProduceArgs(["--acks=0"]);
   assert.equal(acksZero.kind === "options" ? acksZero.options.acks : undefined, 0);
@@ -41,6 +41,29 @@ test("parseProduceArgs() refuses an unknown flag, a positional argument, a missi
   assert.deepEqual(parseProduceArgs(["--json"]), { kind: "error", message: "Cannot run the produce bench as --json needs a value" });
   assert.deepEqual(parseProduceArgs(["--sizes", "--acks", "1"]), { kind: "error", message: "Cannot run the produce bench as --sizes needs a value" });
   assert.deepEqual(parseProduceArgs(["--acks", "1", "--acks=0"]), { kind: "error", message: 'Cannot run the produce bench as --acks is given twice: current value is "0"' });
+});
+
+test("parseProduceArgs() takes --vs nats with --rounds and --markdown", () => {
+  assert.deepEqual(parseProduceArgs(["--vs", "nats", "--rounds", "5", "--markdown=out.md", "--sizes", "200", "--messages", "20000"]), {
+    kind: "options",
+    options: { messagesCount: 20_000, sizesBytes: [200], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: "nats", roundsCount: 5, natsPublishMode: "async", jsonFile: undefined, markdownFile: "out.md" },
+  });
+  const defaults = parseProduceArgs(["--vs=nats"]);
+  assert.equal(defaults.kind === "options" ? defaults.options.roundsCount : undefined, 3);
+  const request = parseProduceArgs(["--vs", "nats", "--nats-publish", "request"]);
+  assert.equal(request.kind === "options" ? request.options.natsPublishMode : undefined, "request");
+});
+
+test("parseProduceArgs() refuses another reference, --rounds or --markdown without --vs, and acks other than all with --vs", () => {
+  assert.deepEqual(parseProduceArgs(["--vs", "kafka"]), { kind: "error", message: 'Cannot run the produce bench as --vs must be one of nats: current value is "kafka"' });
+  assert.deepEqual(parseProduceArgs(["--rounds", "2"]), { kind: "error", message: 'Cannot run the produce bench as --rounds needs --vs: current value is "2"' });
+  assert.deepEqual(parseProduceArgs(["--markdown", "out.md"]), { kind: "error", message: 'Cannot run the produce bench as --markdown needs --vs: current value is "out.md"' });
+  assert.deepEqual(parseProduceArgs(["--nats-publish", "request"]), { kind: "error", message: 'Cannot run the produce bench as --nats-publish needs --vs nats: current value is "request"' });
+  assert.deepEqual(parseProduceArgs(["--vs", "nats", "--nats-publish", "sync"]), { kind: "error", message: 'Cannot run the produce bench as --nats-publish must be one of async, request: current value is "sync"' });
+  assert.deepEqual(parseProduceArgs(["--vs", "nats", "--rounds", "0"]), { kind: "error", message: 'Cannot run the produce bench as --rounds must be an integer from 1 to 100: current value is "0"' });
+  const acks = parseProduceArgs(["--vs", "nats", "--acks", "1"]);
+  assert.equal(acks.kind, "error");
+  assert.match(acks.kind === "error" ? acks.message : "", /^Cannot run the produce bench as --acks must be all with --vs nats: .*: current value is "1"$/);
 });
 
 test("parseProduceArgs() answers help before anything else", () => {

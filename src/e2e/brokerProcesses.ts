@@ -80,6 +80,11 @@ export class BrokerProcesses {
     return this.cluster.ids().map((id) => this.cluster.apiUrl(id));
   }
 
+  /** Pids of the running brokers. */
+  pids(): number[] {
+    return [...this.slots.values()].flatMap((slot) => slot.child?.pid ?? []);
+  }
+
   isRunning(id: number): boolean {
     return this.slot(id).child !== undefined;
   }
