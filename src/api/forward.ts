@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { Agent, request as httpRequest } from "node:http";
+import type { AgentOptions, IncomingHttpHeaders } from "node:http";
 
 /** Header a forwarding node sets; a request carrying it is never forwarded again (no loops between nodes). */
 export const forwardedByHeader = "x-yakt-forwarded-by";
@@ -16,6 +18,15 @@ export function wasForwarded(request: FastifyRequest): boolean {
   return request.headers[forwardedByHeader] !== undefined;
 }
 
+/** Answers from the leader larger than this fail the forwarding (a write's answer is a few KiB). */
+const forwardedAnswerBytesMax = 16 * 1024 * 1024;
+
+/**
+ * Forwarded writes reuse kept-alive connections to the leader, without Nagle's delay: under load a follower
+ * forwards many writes at once, and a connection per request (or a small pool) would queue them.
+ */
+const leaderAgent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, noDelay: true } as AgentOptions);
+
 /**
  * Sends `request` on to the leader at `leaderUrl` and relays its answer, status and body unchanged. Throws
  * when the leader cannot be reached or does not answer within `timeoutMs`: the caller answers
@@ -28,17 +39,43 @@ export async function forwardToLeader(request: FastifyRequest, reply: FastifyRep
     if (typeof value === "string") headers[name] = value;
   }
   const hasBody = request.body !== undefined && request.body !== null;
-  const response = await fetch(new URL(request.url, leaderUrl), {
-    method: request.method,
-    headers,
-    ...(hasBody ? { body: JSON.stringify(request.body) } : {}),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = await response.text();
-  void reply.code(response.status);
+  const body = hasBody ? JSON.stringify(request.body) : undefined;
+  if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
+  const answer = await exchange(new URL(request.url, leaderUrl), request.method, headers, body, timeoutMs);
+  void reply.code(answer.status);
   for (const name of relayedResponseHeaders) {
-    const value = response.headers.get(name);
-    if (value !== null) void reply.header(name, value);
+    const value = answer.headers[name];
+    if (typeof value === "string") void reply.header(name, value);
   }
-  return reply.send(body);
+  return reply.send(answer.body);
+}
+
+interface LeaderAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One HTTP exchange with the leader over the kept-alive pool; rejects on a network error, a timeout or an oversized answer. */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<LeaderAnswer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(url, { method, headers, agent: leaderAgent, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > forwardedAnswerBytesMax) {
+          response.destroy(new Error(`the leader's answer is larger than ${forwardedAnswerBytesMax} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      response.on("error", reject);
+      response.on("aborted", () => reject(new Error("the leader closed the connection before the whole answer")));
+    });
+    outgoing.on("timeout", () => outgoing.destroy(new Error(`the leader did not answer within ${timeoutMs} ms`)));
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
 }
