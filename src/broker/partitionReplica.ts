@@ -124,7 +124,12 @@ export class PartitionReplica {
   private appendChain: Promise<unknown> = Promise.resolve();
   private syncRunning = false;
   private syncWanted = false;
-  private isrChangeInFlight = false;
+  /**
+   * The ISR this leader has asked the quorum for and not heard back about. Until the answer, the high
+   * watermark counts its members too (Kafka's "maximal ISR", KIP-497): the quorum may commit it at any
+   * moment, and a joining follower must then already hold everything below the high watermark.
+   */
+  private proposedIsr: readonly number[] | undefined;
   private stopped = false;
 
   constructor(
@@ -302,14 +307,14 @@ export class PartitionReplica {
   }
 
   /**
-   * The high watermark: the lowest log end among the ISR the quorum holds, this leader's own counted
-   * up to what it has synced. It never goes back while this broker leads.
+   * The high watermark: the lowest log end among the ISR the quorum holds and the one proposed to it,
+   * this leader's own counted up to what it has synced. It never goes back while this broker leads.
    */
   private maybeAdvanceHighWatermark(): void {
     const role = this.role;
     if (role.kind !== "leader") return;
     let candidate = this.log.syncedEndOffset;
-    for (const id of this.partition.ISR) {
+    for (const id of new Set([...this.partition.ISR, ...(this.proposedIsr ?? [])])) {
       if (id === this.deps.brokerId) continue;
       candidate = Math.min(candidate, role.followers.get(id)?.fetchOffset ?? 0);
     }
@@ -332,8 +337,8 @@ export class PartitionReplica {
   }
 
   private proposeIsr(isr: readonly number[]): void {
-    if (this.isrChangeInFlight || this.role.kind !== "leader") return;
-    this.isrChangeInFlight = true;
+    if (this.proposedIsr !== undefined || this.role.kind !== "leader") return;
+    this.proposedIsr = isr;
     const asked = this.partition;
     this.deps
       .alterIsr(asked, isr)
@@ -343,7 +348,7 @@ export class PartitionReplica {
       })
       .catch((error: unknown) => this.deps.onError?.(error, `changing the ISR of ${this.topic}-${this.partitionId}`))
       .finally(() => {
-        this.isrChangeInFlight = false;
+        this.proposedIsr = undefined;
       });
   }
 
