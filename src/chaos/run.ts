@@ -130,7 +130,9 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
       const plan = planBrokerFaults(createPrng((args.seed ^ brokerPlanSeedSalt) >>> 0), { brokerIds: dataPlaneBrokerIds, kinds: args.brokerNemeses });
       Object.assign(faultsCount, (await runBrokerNemesis(chaos, plan, { untilMs, signal, log })).faultsCount);
     };
-    await Promise.all([controllerPlan(), brokerPlan()]);
+    // Both plans run to the end even when one fails, so that nothing is still injecting faults while healing.
+    const plans = await Promise.allSettled([controllerPlan(), brokerPlan()]);
+    for (const plan of plans) if (plan.status === "rejected") throw plan.reason;
     // The nemesis stops starting faults when the next would outlast the run; clients carry on to the end.
     await sleep(Math.max(0, untilMs - performance.now()), undefined, { signal }).catch(() => {});
   } catch (error) {
