@@ -205,6 +205,19 @@ test("while a follower's return to the ISR is pending at the quorum, the high wa
   assert.deepEqual(leader.metadata.ISR, [1, 2, 3]);
 });
 
+test("acks=all cut short by a change of leader says its outcome is unknown: the batch is in the log and may be in the next leader's", { timeout: 10_000 }, async () => {
+  const h = cluster();
+  const leader = replica(h, 1);
+  const produced = leader.produce(produce(["a"]));
+  await settle();
+  await fetchOnce(h, 2, 1);
+  leader.update(partition({ leader: 2, partitionEpoch: 2 }), { continuous: true });
+  await assert.rejects(produced, (error: BrokerError) => error.code === "NOT_LEADER_FOR_PARTITION" && error.details["outcome"] === "unknown" && error.details["leaderId"] === 2);
+  assert.equal(h.logs.get(2)?.logEndOffset, 1, "the next leader holds the batch");
+  // Refused before the append, a produce is plainly not the leader's (no outcome stated: not applied).
+  await assert.rejects(leader.produce(produce(["b"])), (error: BrokerError) => error.code === "NOT_LEADER_FOR_PARTITION" && error.details["outcome"] === undefined);
+});
+
 test("a new leader's followers truncate the tail the old leader wrote alone (KIP-320)", { timeout: 10_000 }, async () => {
   const h = cluster();
   const oldLeader = replica(h, 1);
