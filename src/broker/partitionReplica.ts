@@ -215,7 +215,8 @@ export class PartitionReplica {
     const met = await this.waitUntil(reached, input.timeoutMs, () => this.role === role);
     if (met) return outcome;
     if (this.role !== role || this.stopped) {
-      throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot confirm the batch at ${outcome.baseOffset} as this broker stopped leading ${this.topic}-${this.partitionId}`, this.leaderHint());
+      // Appended, perhaps replicated: the next leader may hold it, so the client must not take it as refused.
+      throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot confirm the batch at ${outcome.baseOffset} as this broker stopped leading ${this.topic}-${this.partitionId}`, { ...this.leaderHint(), baseOffset: outcome.baseOffset, outcome: "unknown" });
     }
     throw new BrokerError("REQUEST_TIMED_OUT", `Cannot confirm the batch at ${outcome.baseOffset} as the in-sync replicas did not all have it within ${input.timeoutMs} ms`, { baseOffset: outcome.baseOffset });
   }
