@@ -20,9 +20,14 @@ export interface ProducerTimings {
   readonly requestTimeoutMs: number;
   /**
    * A send not acknowledged within this long fails (DELIVERY_TIMEOUT). Longer than a fault's hold plus a
-   * broker session and a leader change, so most sends outlive a fault; short enough that some do not.
+   * broker session and a leader change, so that a fault costs these producers no send.
    */
   readonly deliveryTimeoutMs: number;
+  /**
+   * The delivery timeout of every other producer (odd indexes): shorter than many faults, so sends fail
+   * mid-fault — `fail` when refused, `unknown` when perhaps appended — and the check sees both outcomes.
+   */
+  readonly shortDeliveryTimeoutMs: number;
   /** Sends of one producer not yet settled at most: the producer waits for one before the next. */
   readonly inFlightMax: number;
   /** A producer waits up to this (uniformly drawn) between two sends. */
@@ -33,6 +38,7 @@ export interface ProducerTimings {
 export const producerTimingsDefault: ProducerTimings = {
   requestTimeoutMs: 5_000,
   deliveryTimeoutMs: 20_000,
+  shortDeliveryTimeoutMs: 3_000,
   inFlightMax: 32,
   thinkMsMax: 20,
   lingerMs: 2,
@@ -84,7 +90,9 @@ export class DataPlaneWorkload {
   private async runProducer(index: number): Promise<void> {
     const prng = createPrng((this.options.seed ^ Math.imul(index + 101, 0x85ebca6b)) >>> 0);
     const t = this.timings;
-    const producer = new Producer({ controllers: this.options.controllers, acks: "all", idempotent: true, lingerMs: t.lingerMs, requestTimeoutMs: t.requestTimeoutMs, deliveryTimeoutMs: t.deliveryTimeoutMs, autoCreateTopics: false });
+    const deliveryTimeoutMs = index % 2 === 0 ? t.deliveryTimeoutMs : t.shortDeliveryTimeoutMs;
+    const requestTimeoutMs = Math.min(t.requestTimeoutMs, deliveryTimeoutMs);
+    const producer = new Producer({ controllers: this.options.controllers, acks: "all", idempotent: true, lingerMs: t.lingerMs, requestTimeoutMs, deliveryTimeoutMs, autoCreateTopics: false });
     const settling = new Set<Promise<void>>();
     try {
       for (let sequence = 1; !this.stopping; sequence++) {
