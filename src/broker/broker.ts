@@ -48,6 +48,12 @@ export interface BrokerSettings {
   /** Bytes a follower asks for in one fetch, and how long the leader may hold it. */
   readonly replicaFetchBytesMax: number;
   readonly replicaFetchWaitMs: number;
+  /**
+   * Base URLs this broker's followers fetch from, by leader id, instead of the address each leader
+   * registered (`--replica-peers`). Chaos runs put a fault proxy per directed pair of brokers there, the
+   * way controllers take a `--peers` list: one registered address cannot differ per dialling broker.
+   */
+  readonly replicaPeerUrls?: ReadonlyMap<number, string>;
 }
 
 export const defaultBrokerSettings = {
@@ -361,7 +367,7 @@ export class Broker {
   private async runFetcher(replica: PartitionReplica, leaderId: number, signal: AbortSignal): Promise<void> {
     let delayMs = retryDelayMsMin;
     while (!signal.aborted) {
-      const url = brokerUrl(this.image, leaderId);
+      const url = this.settings.replicaPeerUrls?.get(leaderId) ?? brokerUrl(this.image, leaderId);
       try {
         if (url === undefined) throw new BrokerError("LEADER_NOT_AVAILABLE", `Cannot fetch as broker ${leaderId} is not in the metadata`);
         const answer = await this.deps.fetchFromLeader(url, { topic: replica.topic, partition: replica.partitionId, replicaId: this.brokerId, ...replica.fetchRequestFields(), maxBytes: this.settings.replicaFetchBytesMax, maxWaitMs: this.settings.replicaFetchWaitMs }, signal);

@@ -20,8 +20,11 @@ interface Harness {
   readonly isrChanges: { isr: readonly number[]; expectedPartitionEpoch: number }[];
 }
 
-/** Three replicas of one partition with in-memory logs, a hand-driven clock and a quorum that accepts every ISR change. */
-function cluster(meta: TopicPartition = partition(), options: { minInsyncReplicas?: number } = {}): Harness {
+/**
+ * Three replicas of one partition with in-memory logs, a hand-driven clock and a quorum that accepts every
+ * ISR change (once `isrChangesHeld` resolves, when given: the change is pending until then).
+ */
+function cluster(meta: TopicPartition = partition(), options: { minInsyncReplicas?: number; isrChangesHeld?: Promise<void> } = {}): Harness {
   const clock = { nowMs: 1_000 };
   const replicas = new Map<number, PartitionReplica>();
   const logs = new Map<number, MemoryLog>();
@@ -39,6 +42,7 @@ function cluster(meta: TopicPartition = partition(), options: { minInsyncReplica
         replicaLagMs: 10_000,
         alterIsr: async (p, isr) => {
           isrChanges.push({ isr, expectedPartitionEpoch: p.partitionEpoch });
+          await options.isrChangesHeld;
           return { ...p, ISR: [...isr], partitionEpoch: p.partitionEpoch + 1 };
         },
       }),
@@ -169,6 +173,49 @@ test("a follower that stops fetching leaves the ISR after the lag time, and join
   await fetchOnce(h, 3, 1);
   await settle();
   assert.deepEqual(h.isrChanges.at(-1), { isr: [1, 2, 3], expectedPartitionEpoch: 2 });
+});
+
+test("while a follower's return to the ISR is pending at the quorum, the high watermark counts it: nothing is acknowledged that a member of the new ISR lacks", { timeout: 10_000 }, async () => {
+  let release = (): void => {};
+  const h = cluster(partition({ ISR: [1, 2] }), { isrChangesHeld: new Promise<void>((resolve) => (release = resolve)) });
+  const leader = replica(h, 1);
+  await leader.produce(produce(["a"], { acks: 1 }));
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 2, 1);
+  assert.equal(leader.highWatermark, 1);
+  // Follower 3 reaches the high watermark: the leader proposes [1, 2, 3], and the quorum has not answered yet.
+  await fetchOnce(h, 3, 1);
+  await fetchOnce(h, 3, 1);
+  assert.deepEqual(h.isrChanges, [{ isr: [1, 2, 3], expectedPartitionEpoch: 1 }]);
+  let answered = false;
+  const produced = leader.produce(produce(["b"])).then((outcome) => {
+    answered = true;
+    return outcome;
+  });
+  await settle();
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 2, 1);
+  assert.equal(answered, false, "follower 3 may be in the ISR the quorum commits, and it does not have b");
+  assert.equal(leader.highWatermark, 1);
+  await fetchOnce(h, 3, 1);
+  await fetchOnce(h, 3, 1);
+  assert.equal((await produced).baseOffset, 1);
+  release();
+  await settle();
+  assert.deepEqual(leader.metadata.ISR, [1, 2, 3]);
+});
+
+test("acks=all cut short by a change of leader says its outcome is unknown: the batch is in the log and may be in the next leader's", { timeout: 10_000 }, async () => {
+  const h = cluster();
+  const leader = replica(h, 1);
+  const produced = leader.produce(produce(["a"]));
+  await settle();
+  await fetchOnce(h, 2, 1);
+  leader.update(partition({ leader: 2, partitionEpoch: 2 }), { continuous: true });
+  await assert.rejects(produced, (error: BrokerError) => error.code === "NOT_LEADER_FOR_PARTITION" && error.details["outcome"] === "unknown" && error.details["leaderId"] === 2);
+  assert.equal(h.logs.get(2)?.logEndOffset, 1, "the next leader holds the batch");
+  // Refused before the append, a produce is plainly not the leader's (no outcome stated: not applied).
+  await assert.rejects(leader.produce(produce(["b"])), (error: BrokerError) => error.code === "NOT_LEADER_FOR_PARTITION" && error.details["outcome"] === undefined);
 });
 
 test("a new leader's followers truncate the tail the old leader wrote alone (KIP-320)", { timeout: 10_000 }, async () => {

@@ -124,7 +124,12 @@ export class PartitionReplica {
   private appendChain: Promise<unknown> = Promise.resolve();
   private syncRunning = false;
   private syncWanted = false;
-  private isrChangeInFlight = false;
+  /**
+   * The ISR this leader has asked the quorum for and not heard back about. Until the answer, the high
+   * watermark counts its members too (Kafka's "maximal ISR", KIP-497): the quorum may commit it at any
+   * moment, and a joining follower must then already hold everything below the high watermark.
+   */
+  private proposedIsr: readonly number[] | undefined;
   private stopped = false;
 
   constructor(
@@ -210,7 +215,8 @@ export class PartitionReplica {
     const met = await this.waitUntil(reached, input.timeoutMs, () => this.role === role);
     if (met) return outcome;
     if (this.role !== role || this.stopped) {
-      throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot confirm the batch at ${outcome.baseOffset} as this broker stopped leading ${this.topic}-${this.partitionId}`, this.leaderHint());
+      // Appended, perhaps replicated: the next leader may hold it, so the client must not take it as refused.
+      throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot confirm the batch at ${outcome.baseOffset} as this broker stopped leading ${this.topic}-${this.partitionId}`, { ...this.leaderHint(), baseOffset: outcome.baseOffset, outcome: "unknown" });
     }
     throw new BrokerError("REQUEST_TIMED_OUT", `Cannot confirm the batch at ${outcome.baseOffset} as the in-sync replicas did not all have it within ${input.timeoutMs} ms`, { baseOffset: outcome.baseOffset });
   }
@@ -302,14 +308,14 @@ export class PartitionReplica {
   }
 
   /**
-   * The high watermark: the lowest log end among the ISR the quorum holds, this leader's own counted
-   * up to what it has synced. It never goes back while this broker leads.
+   * The high watermark: the lowest log end among the ISR the quorum holds and the one proposed to it,
+   * this leader's own counted up to what it has synced. It never goes back while this broker leads.
    */
   private maybeAdvanceHighWatermark(): void {
     const role = this.role;
     if (role.kind !== "leader") return;
     let candidate = this.log.syncedEndOffset;
-    for (const id of this.partition.ISR) {
+    for (const id of new Set([...this.partition.ISR, ...(this.proposedIsr ?? [])])) {
       if (id === this.deps.brokerId) continue;
       candidate = Math.min(candidate, role.followers.get(id)?.fetchOffset ?? 0);
     }
@@ -332,8 +338,8 @@ export class PartitionReplica {
   }
 
   private proposeIsr(isr: readonly number[]): void {
-    if (this.isrChangeInFlight || this.role.kind !== "leader") return;
-    this.isrChangeInFlight = true;
+    if (this.proposedIsr !== undefined || this.role.kind !== "leader") return;
+    this.proposedIsr = isr;
     const asked = this.partition;
     this.deps
       .alterIsr(asked, isr)
@@ -343,7 +349,7 @@ export class PartitionReplica {
       })
       .catch((error: unknown) => this.deps.onError?.(error, `changing the ISR of ${this.topic}-${this.partitionId}`))
       .finally(() => {
-        this.isrChangeInFlight = false;
+        this.proposedIsr = undefined;
       });
   }
 

@@ -18,22 +18,39 @@ function reason(parsed: ParsedChaosArgs): string {
 }
 
 test("parseChaosArgs gives the defaults and a drawn seed when no flag is given", () => {
-  assert.deepEqual(args(parseChaosArgs([], drawSeed)), { durationS: 60, nemeses: ["kill", "pause", "partition", "slow", "terminate", "transfer", "disk"], nemesesDefaulted: true, seed: 77, seedDrawn: true, clientsCount: 5, keysCount: 8, controllersCount: 3, keep: false });
+  assert.deepEqual(args(parseChaosArgs([], drawSeed)), {
+    durationS: 60,
+    nemeses: ["kill", "pause", "partition", "slow", "terminate", "transfer", "disk"],
+    nemesesDefaulted: true,
+    brokerNemeses: ["broker-kill", "broker-pause", "broker-partition"],
+    seed: 77,
+    seedDrawn: true,
+    clientsCount: 5,
+    keysCount: 8,
+    controllersCount: 3,
+    producersCount: 3,
+    keep: false,
+  });
 });
 
 test("parseChaosArgs takes every flag, in both spellings", () => {
-  const parsed = args(parseChaosArgs(["--duration", "300", "--nemesis=pause,kill", "--seed", "4294967295", "--clients=2", "--keys", "3", "--controllers", "5", "--keep"], drawSeed));
-  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], nemesesDefaulted: false, seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, keep: true });
+  const parsed = args(parseChaosArgs(["--duration", "300", "--nemesis=pause,broker-pause,kill", "--seed", "4294967295", "--clients=2", "--keys", "3", "--controllers", "5", "--producers", "7", "--keep"], drawSeed));
+  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], nemesesDefaulted: false, brokerNemeses: ["broker-pause"], seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, producersCount: 7, keep: true });
 });
 
 test("--nemesis none is a run without faults", () => {
-  assert.deepEqual(args(parseChaosArgs(["--nemesis", "none"], drawSeed)).nemeses, []);
+  const none = args(parseChaosArgs(["--nemesis", "none"], drawSeed));
+  assert.deepEqual([none.nemeses, none.brokerNemeses], [[], []]);
+  const brokersOnly = args(parseChaosArgs(["--nemesis", "broker-kill,broker-partition"], drawSeed));
+  assert.deepEqual([brokersOnly.nemeses, brokersOnly.brokerNemeses], [[], ["broker-kill", "broker-partition"]]);
 });
 
 test("parseChaosArgs refuses unknown flags, unknown or repeated nemeses, out-of-range numbers and even controller counts", () => {
   assert.match(reason(parseChaosArgs(["--speed", "3"], drawSeed)), /--speed is not one of its flags/);
   assert.match(reason(parseChaosArgs(["--nemesis", "kill,flood"], drawSeed)), /"flood" is not one of them/);
   assert.match(reason(parseChaosArgs(["--nemesis", "kill,kill"], drawSeed)), /names kill twice/);
+  assert.match(reason(parseChaosArgs(["--nemesis", "broker-kill,broker-kill"], drawSeed)), /names broker-kill twice/);
+  assert.match(reason(parseChaosArgs(["--producers", "0"], drawSeed)), /--producers must be an integer from 1/);
   assert.match(reason(parseChaosArgs(["--duration", "0"], drawSeed)), /--duration must be an integer from 5/);
   assert.match(reason(parseChaosArgs(["--seed", "-1"], drawSeed)), /--seed/);
   assert.match(reason(parseChaosArgs(["--clients", "x"], drawSeed)), /--clients must be an integer/);
@@ -46,7 +63,7 @@ test("--help wins over everything else", () => {
 });
 
 test("the rerun command parses back to the same run", () => {
-  const original = args(parseChaosArgs(["--seed", "9", "--nemesis", "slow", "--duration", "20", "--clients", "3"], drawSeed));
+  const original = args(parseChaosArgs(["--seed", "9", "--nemesis", "slow,broker-pause", "--duration", "20", "--clients", "3", "--producers", "2"], drawSeed));
   const words = rerunCommand(original).split(" ").slice(4);
   assert.deepEqual(args(parseChaosArgs(words, drawSeed)), { ...original, seedDrawn: false });
   const defaulted = args(parseChaosArgs(["--seed", "9"], drawSeed));

@@ -2,8 +2,8 @@
 // reason before anything starts.
 import { parseFlags } from "../cli/flags.js";
 import type { FlagSpec } from "../cli/flags.js";
-import { nemesisKinds } from "./nemesis.js";
-import type { NemesisKind } from "./nemesis.js";
+import { brokerNemesisKinds, nemesisKinds } from "./nemesis.js";
+import type { BrokerNemesisKind, NemesisKind } from "./nemesis.js";
 
 export interface ChaosArgs {
   readonly durationS: number;
@@ -14,39 +14,47 @@ export interface ChaosArgs {
    * drops `disk` with a line, while `--nemesis disk` asked for by name refuses to start (exit 2).
    */
   readonly nemesesDefaulted: boolean;
+  /** The broker faults (a second plan beside the controllers'); empty with `--nemesis none`. */
+  readonly brokerNemeses: readonly BrokerNemesisKind[];
   readonly seed: number;
   /** Whether the seed was drawn (not given): the summary says so, and how to rerun with it. */
   readonly seedDrawn: boolean;
   readonly clientsCount: number;
   readonly keysCount: number;
   readonly controllersCount: number;
+  /** Idempotent acks=all producers of the data plane. */
+  readonly producersCount: number;
   readonly keep: boolean;
 }
 
 export type ParsedChaosArgs = { readonly kind: "help" } | { readonly kind: "error"; readonly reason: string } | { readonly kind: "args"; readonly args: ChaosArgs };
 
 export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis LIST|none] [--seed N]
-                       [--clients N] [--keys N] [--controllers N] [--keep]
+                       [--clients N] [--keys N] [--controllers N] [--producers N] [--keep]
 
-Starts real controllers on 127.0.0.1 with a fault proxy on every Raft link, runs concurrent clients
-(linearizable reads and writes of one register per key through random controllers) while a nemesis
-kills, pauses, partitions, slows, stops and hands over nodes and fills their disks, heals everything, then
-checks the history.
+Starts real controllers and 3 brokers on 127.0.0.1 with a fault proxy on every Raft link and every broker
+link, runs concurrent clients (linearizable reads and writes of one register per key through random
+controllers) and idempotent acks=all producers while two nemeses kill, pause, partition, slow, stop and
+hand over controllers and fill their disks, and kill, pause and cut off brokers; heals everything, then
+checks the history and reads every message back.
 
   --duration S      seconds of faults and load, 5 to 86400 (default 60)
   --nemesis LIST    faults to inject, comma-separated from kill, pause, partition, slow, terminate
                     (SIGTERM and restart), transfer (leadership transfer) and disk (a full disk: needs
-                    root to mount a small tmpfs per controller); default all (disk only where it can
-                    be mounted); none for a baseline
+                    root to mount a small tmpfs per controller) of controllers, and broker-kill,
+                    broker-pause and broker-partition; default all (disk only where it can be
+                    mounted); none for a baseline
   --seed N          0 to 4294967295: names the faults and client choices (default: drawn, and printed)
-  --clients N       concurrent clients, 1 to 64 (default 5)
+  --clients N       concurrent metadata clients, 1 to 64 (default 5)
   --keys N          registers (broker ids), 1 to 64 (default 8)
   --controllers N   3, 5 or 7 (default 3)
+  --producers N     concurrent producers, 1 to 16 (default 3)
   --keep            keep the temp dir (history and logs) even when the run is clean
 
-Ends with "chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=0"; exit 0 only when the history is
-linearizable, no acknowledged write is lost and every controller converged; 1 otherwise (the temp dir is
-kept and the rerun command printed); 2 for bad flags, or --nemesis disk where no small disk can be mounted.`;
+Ends with "chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=D"; exit 0 only when the history is
+linearizable, no acknowledged write or message is lost, no message is read twice and everything
+converged; 1 otherwise (the temp dir is kept and the rerun command printed); 2 for bad flags, or
+--nemesis disk where no small disk can be mounted.`;
 
 const specs: readonly FlagSpec[] = [
   { name: "--duration", kind: "integer", min: 5, max: 86_400 },
@@ -55,6 +63,7 @@ const specs: readonly FlagSpec[] = [
   { name: "--clients", kind: "integer", min: 1, max: 64 },
   { name: "--keys", kind: "integer", min: 1, max: 64 },
   { name: "--controllers", kind: "integer", min: 3, max: 7 },
+  { name: "--producers", kind: "integer", min: 1, max: 16 },
   { name: "--keep", kind: "boolean" },
 ];
 
@@ -64,7 +73,7 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
   if (parsed.kind !== "flags") return parsed;
   const { integers, strings, booleans } = parsed.flags;
   const nemesesGiven = strings.get("--nemesis");
-  const nemeses = parseNemeses(nemesesGiven ?? nemesisKinds.join(","));
+  const nemeses = parseNemeses(nemesesGiven ?? [...nemesisKinds, ...brokerNemesisKinds].join(","));
   if (typeof nemeses === "string") return { kind: "error", reason: nemeses };
   const controllersCount = integers.get("--controllers") ?? 3;
   if (controllersCount % 2 === 0) return { kind: "error", reason: `--controllers must be 3, 5 or 7 (an odd count, so a minority can fail): current value is ${controllersCount}` };
@@ -73,28 +82,33 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
     kind: "args",
     args: {
       durationS: integers.get("--duration") ?? 60,
-      nemeses,
+      nemeses: nemeses.controllers,
       nemesesDefaulted: nemesesGiven === undefined,
+      brokerNemeses: nemeses.brokers,
       seed: given ?? drawSeed() >>> 0,
       seedDrawn: given === undefined,
       clientsCount: integers.get("--clients") ?? 5,
       keysCount: integers.get("--keys") ?? 8,
       controllersCount,
+      producersCount: integers.get("--producers") ?? 3,
       keep: booleans.has("--keep"),
     },
   };
 }
 
-/** The kinds named by a comma-separated list, or why the list is wrong. */
-function parseNemeses(list: string): NemesisKind[] | string {
-  if (list === "none") return [];
-  const names = list.split(",").map((name) => name.trim());
-  const kinds: NemesisKind[] = [];
-  for (const name of names) {
-    const kind = nemesisKinds.find((k) => k === name);
-    if (kind === undefined) return `--nemesis must list ${nemesisKinds.join(", ")} (or be none): ${JSON.stringify(name)} is not one of them`;
-    if (kinds.includes(kind)) return `--nemesis names ${kind} twice`;
-    kinds.push(kind);
+/** The kinds named by a comma-separated list, controllers' and brokers' apart, or why the list is wrong. */
+function parseNemeses(list: string): { controllers: NemesisKind[]; brokers: BrokerNemesisKind[] } | string {
+  const kinds = { controllers: [] as NemesisKind[], brokers: [] as BrokerNemesisKind[] };
+  if (list === "none") return kinds;
+  const seen = new Set<string>();
+  for (const name of list.split(",").map((n) => n.trim())) {
+    const controllerKind = nemesisKinds.find((k) => k === name);
+    const brokerKind = brokerNemesisKinds.find((k) => k === name);
+    if (controllerKind === undefined && brokerKind === undefined) return `--nemesis must list ${[...nemesisKinds, ...brokerNemesisKinds].join(", ")} (or be none): ${JSON.stringify(name)} is not one of them`;
+    if (seen.has(name)) return `--nemesis names ${name} twice`;
+    seen.add(name);
+    if (controllerKind !== undefined) kinds.controllers.push(controllerKind);
+    if (brokerKind !== undefined) kinds.brokers.push(brokerKind);
   }
   return kinds;
 }
@@ -102,6 +116,7 @@ function parseNemeses(list: string): NemesisKind[] | string {
 /** The command line that reruns a run with the same faults and client choices (on the same machine). */
 export function rerunCommand(args: ChaosArgs): string {
   // The default set is left to default: named, disk would refuse to start where it was dropped.
-  const nemesis = args.nemesesDefaulted ? "" : ` --nemesis ${args.nemeses.length === 0 ? "none" : args.nemeses.join(",")}`;
-  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS}${nemesis} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount}`;
+  const nemeses = [...args.nemeses, ...args.brokerNemeses];
+  const nemesis = args.nemesesDefaulted ? "" : ` --nemesis ${nemeses.length === 0 ? "none" : nemeses.join(",")}`;
+  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS}${nemesis} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount} --producers ${args.producersCount}`;
 }

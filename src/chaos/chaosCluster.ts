@@ -1,7 +1,10 @@
 // Real controller processes whose every Raft link runs through its own fault proxy: node i dials node j
 // through proxy P(i→j), so a partition can be symmetric, asymmetric or one-way. Adds pausing processes
-// (SIGSTOP/SIGCONT) to what the e2e harness does, and heals everything on request.
+// (SIGSTOP/SIGCONT) to what the e2e harness does, and heals everything on request. Brokers beside them
+// reach the controllers and each other through proxies too (one per directed link).
 import { readFile, stat } from "node:fs/promises";
+import { BrokerProcesses } from "../e2e/brokerProcesses.js";
+import type { BrokerProcessOptions } from "../e2e/brokerProcesses.js";
 import { Cluster } from "../e2e/harness.js";
 import type { ClusterOptions } from "../e2e/harness.js";
 import { assert } from "../shared/assert.js";
@@ -23,6 +26,18 @@ function linkKey(from: number, to: number): string {
   return `${from}>${to}`;
 }
 
+/** A broker's link: to a controller's API (heartbeats, ISR changes) or to another broker (replication). */
+function brokerLinkKey(from: number, to: { readonly controller: number } | { readonly broker: number }): string {
+  return "controller" in to ? `b${from}>c${to.controller}` : `b${from}>b${to.broker}`;
+}
+
+function addressOf(proxy: FaultProxy): string {
+  const address = proxy.address();
+  return `${address.host}:${address.port}`;
+}
+
+export type ChaosBrokerOptions = Omit<BrokerProcessOptions, "controllerUrls" | "replicaPeerAddress" | "startIds">;
+
 /**
  * A `Cluster` (from the e2e harness) plus one `FaultProxy` per directed pair of nodes. The proxies start
  * before the nodes and outlive restarts, so a killed node comes back behind the same faults. Client HTTP
@@ -34,6 +49,9 @@ export class ChaosCluster {
   private readonly disks = new Map<number, SmallDisk>();
   /** Where each filled node's log stood when its disk was filled: what it logs after is the fault's. */
   private readonly logBytesAtFill = new Map<number, number>();
+  private readonly pausedBrokers = new Set<number>();
+  private readonly brokerProxies = new Map<string, FaultProxy>();
+  private brokerProcesses: BrokerProcesses | undefined;
 
   private constructor(
     readonly cluster: Cluster,
@@ -96,6 +114,74 @@ export class ChaosCluster {
     return this.cluster.ids();
   }
 
+  /**
+   * Starts brokers whose every link runs through its own proxy: broker b's `--controllers` name proxies
+   * P(b→controller c), and its `--replica-peers` name P(b→broker d), so a follower fetches from each
+   * leader through its own link. Clients (producers, consumers) dial the brokers' registered addresses,
+   * which are real. The proxies outlive restarts, like the controllers'.
+   */
+  async startBrokers(options: ChaosBrokerOptions): Promise<BrokerProcesses> {
+    assert(this.brokerProcesses === undefined, "brokers start once");
+    const brokerIds = options.brokerIds;
+    const proxyAt = (key: string): string => {
+      const proxy = this.brokerProxies.get(key);
+      assert(proxy !== undefined, `a proxy for the broker link ${key}`);
+      return addressOf(proxy);
+    };
+    const brokers = await BrokerProcesses.start(this.cluster, {
+      ...options,
+      startIds: [],
+      controllerUrls: (from) => this.ids().map((controller) => `http://${proxyAt(brokerLinkKey(from, { controller }))}`),
+      replicaPeerAddress: (from, to) => proxyAt(brokerLinkKey(from, { broker: to })),
+    });
+    this.brokerProcesses = brokers;
+    for (const from of brokerIds) {
+      for (const controller of this.ids()) {
+        const api = new URL(this.cluster.apiUrl(controller));
+        await this.addBrokerProxy(brokerLinkKey(from, { controller }), api.hostname, Number(api.port));
+      }
+      for (const to of brokerIds) if (to !== from) await this.addBrokerProxy(brokerLinkKey(from, { broker: to }), "127.0.0.1", brokers.port(to));
+    }
+    await Promise.all(brokerIds.map((id) => brokers.startBroker(id)));
+    return brokers;
+  }
+
+  private async addBrokerProxy(key: string, host: string, port: number): Promise<void> {
+    const proxy = new FaultProxy({ target: { host, port } });
+    this.brokerProxies.set(key, proxy);
+    await proxy.start();
+  }
+
+  get brokers(): BrokerProcesses {
+    assert(this.brokerProcesses !== undefined, "brokers have not been started");
+    return this.brokerProcesses;
+  }
+
+  /** Every proxy on a link of broker `id`: its own to the controllers and the other brokers, and theirs to it. */
+  brokerLinks(id: number): FaultProxy[] {
+    const others = this.brokers.ids().filter((other) => other !== id);
+    const keys = [...this.ids().map((controller) => brokerLinkKey(id, { controller })), ...others.flatMap((other) => [brokerLinkKey(id, { broker: other }), brokerLinkKey(other, { broker: id })])];
+    return keys.map((key) => {
+      const proxy = this.brokerProxies.get(key);
+      assert(proxy !== undefined, `a proxy for the broker link ${key}`);
+      return proxy;
+    });
+  }
+
+  /** SIGSTOP of broker `id`, as `pause` for a controller. */
+  pauseBroker(id: number): void {
+    const pid = this.brokers.pid(id);
+    assert(pid !== undefined, `broker ${id} is not running`);
+    process.kill(pid, "SIGSTOP");
+    this.pausedBrokers.add(id);
+  }
+
+  resumeBroker(id: number): void {
+    const pid = this.brokers.pid(id);
+    this.pausedBrokers.delete(id);
+    if (pid !== undefined) process.kill(pid, "SIGCONT");
+  }
+
   get dir(): string {
     return this.cluster.dir;
   }
@@ -139,6 +225,11 @@ export class ChaosCluster {
       proxy.setLatency(0);
     }
     for (const id of [...this.paused]) this.resume(id);
+    for (const proxy of this.brokerProxies.values()) {
+      proxy.heal();
+      proxy.setLatency(0);
+    }
+    for (const id of [...this.pausedBrokers]) this.resumeBroker(id);
   }
 
   /**
@@ -167,10 +258,11 @@ export class ChaosCluster {
   }
 
   /**
-   * Resumes paused nodes (a stopped process would ignore SIGTERM), kills every node, unmounts the small
-   * disks (keeping what the nodes wrote when `keep`), closes the proxies and the cluster.
+   * Closes the brokers, resumes paused nodes (a stopped process would ignore SIGTERM), kills every node,
+   * unmounts the small disks (keeping what the nodes wrote when `keep`), closes the proxies and the cluster.
    */
   async close(options: { readonly keep?: boolean } = {}): Promise<void> {
+    await this.brokerProcesses?.close();
     for (const id of [...this.paused]) {
       try {
         this.resume(id);
@@ -182,7 +274,7 @@ export class ChaosCluster {
     const unmounted = await Promise.allSettled([...this.disks.values()].map((disk) => disk.unmount({ keepContents: options.keep === true })));
     this.disks.clear();
     await this.cluster.close(options);
-    await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
+    await Promise.all([...this.proxies.values(), ...this.brokerProxies.values()].map((proxy) => proxy.close()));
     const failed = unmounted.flatMap((u) => (u.status === "rejected" ? [u.reason instanceof Error ? u.reason.message : String(u.reason)] : []));
     if (failed.length > 0) throw new Error(`Cannot unmount every small disk: ${failed.join("; ")}`);
   }

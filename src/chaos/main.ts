@@ -1,5 +1,5 @@
-// `npm run chaos -- …`: one chaos run against real controller processes; prints progress and a summary
-// ending with `chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=0`. Exit 0 when clean, 1 when
+// `npm run chaos -- …`: one chaos run against real controller and broker processes; prints progress and a
+// summary ending with `chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=D`. Exit 0 when clean, 1 when
 // not (the temp dir with the history and every log is kept, and the rerun command printed), 2 for bad
 // flags and for --nemesis disk where no small disk can be mounted, 130 after Ctrl-C (everything
 // started is stopped first).
@@ -40,9 +40,9 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const report = await runChaos(args, { log: (line) => console.log(line), signal: abort.signal });
     for (const line of report.summary) console.log(`chaos: ${line}`);
-    if (report.kept) console.log(`chaos: kept ${report.dir} (history.jsonl, chaos.log, node-<id>.log of every controller)`);
+    if (report.kept) console.log(`chaos: kept ${report.dir} (history.jsonl, messages.jsonl, consumed.jsonl, chaos.log, node-<id>.log and broker-<id>.log)`);
     if (!report.clean) console.log(`chaos: rerun with: ${rerunCommand(args)}`);
-    console.log(`chaos: ops=${report.operationsCount} lost=${report.lostCount} linearizable=${report.linearizable} duplicates=0`);
+    console.log(`chaos: ops=${report.operationsCount} lost=${report.lostCount} linearizable=${report.linearizable} duplicates=${report.duplicatesCount}`);
     if (report.interrupted) return 130;
     return report.clean ? 0 : 1;
   } catch (error) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createPrng } from "../shared/prng.js";
-import { describeFault, emptyFaultsCount, linksToCut, linksToSlow, minorityCount, nemesisBounds, nemesisKinds, planFaults } from "./nemesis.js";
-import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
+import { brokerHoldMs, brokerNemesisKinds, describeBrokerFault, describeFault, emptyFaultsCount, linksToCut, linksToSlow, minorityCount, nemesisBounds, nemesisKinds, planBrokerFaults, planFaults } from "./nemesis.js";
+import type { BrokerNemesisKind, Fault, NemesisKind, PlannedBrokerFault, PlannedFault, Target } from "./nemesis.js";
 
 function take(seed: number, count: number, nodeIds: readonly number[] = [1, 2, 3], kinds: readonly NemesisKind[] = nemesisKinds): PlannedFault[] {
   const plan = planFaults(createPrng(seed), { nodeIds, kinds });
@@ -107,4 +107,32 @@ test("linksToCut: a split cuts both ways across, a one-way cut only one directio
 test("linksToSlow: every link, or every link touching the node", () => {
   assert.equal(linksToSlow({ kind: "all" }, [1, 2, 3], () => 1).length, 6);
   assert.deepEqual(linksToSlow({ kind: "node", node: { kind: "node", id: 3 } }, [1, 2, 3], () => 3).map((l) => `${l.from}>${l.to}`).sort(), ["1>3", "2>3", "3>1", "3>2"]);
+});
+
+function takeBroker(seed: number, count: number, kinds: readonly BrokerNemesisKind[] = brokerNemesisKinds): PlannedBrokerFault[] {
+  const plan = planBrokerFaults(createPrng(seed), { brokerIds: [101, 102, 103], kinds });
+  return Array.from({ length: count }, () => plan.next().value);
+}
+
+test("broker faults: the same seed plans the same ones, each kind within the first round, one known broker each, within the bounds", () => {
+  assert.deepEqual(takeBroker(5, 40), takeBroker(5, 40));
+  assert.notDeepEqual(takeBroker(5, 40), takeBroker(6, 40));
+  const modes = new Set<string>();
+  for (let seed = 1; seed <= 40; seed++) {
+    const planned = takeBroker(seed, 30);
+    assert.deepEqual(planned.slice(0, brokerNemesisKinds.length).map((p) => p.fault.kind).sort(), [...brokerNemesisKinds].sort(), `seed ${seed}`);
+    for (const { quietMs, fault } of planned) {
+      assert.ok([101, 102, 103].includes(fault.brokerId));
+      assert.ok(quietMs >= nemesisBounds.quietMsMin && quietMs <= nemesisBounds.quietMsMax);
+      assert.ok(brokerHoldMs(fault) >= nemesisBounds.holdMsMin && brokerHoldMs(fault) <= nemesisBounds.holdMsMax);
+      if (fault.kind === "broker-partition") modes.add(fault.mode);
+    }
+    for (const { fault } of takeBroker(seed, 10, ["broker-pause"])) assert.equal(fault.kind, "broker-pause");
+  }
+  assert.deepEqual([...modes].sort(), ["blackhole", "reject"]);
+});
+
+test("describeBrokerFault names the broker and the hold", () => {
+  assert.equal(describeBrokerFault({ kind: "broker-kill", brokerId: 102, downMs: 1_450 }), "kill -9 broker 102, restart after 1.4 s");
+  assert.match(describeBrokerFault({ kind: "broker-partition", brokerId: 101, mode: "reject", durationMs: 2_000 }), /^cut every link of broker 101 .*reject\) for 2\.0 s$/);
 });

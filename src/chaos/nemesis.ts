@@ -240,3 +240,94 @@ function describeShape(shape: PartitionShape): string {
       return assertNever(shape, "partition shape");
   }
 }
+
+// ---------------------------------------------------------------- brokers
+
+/**
+ * Faults on the data plane's brokers, planned apart from the controllers' (a second plan beside the
+ * first, from its own seeded stream), so broker faults overlap controller faults as they would in life.
+ */
+export const brokerNemesisKinds = ["broker-kill", "broker-pause", "broker-partition"] as const;
+export type BrokerNemesisKind = (typeof brokerNemesisKinds)[number];
+
+/**
+ * One broker at a time: with replication factor 3 and min.insync.replicas 2, acks=all goes on once the
+ * ISR has shrunk around it. `broker-partition` cuts every link of the broker: to each controller, and
+ * replication both ways between it and every other broker; clients still reach it (they dial brokers
+ * directly), so a partitioned leader keeps taking produce requests it can no longer confirm.
+ */
+export type BrokerFault =
+  | { readonly kind: "broker-kill"; readonly brokerId: number; readonly downMs: number }
+  | { readonly kind: "broker-pause"; readonly brokerId: number; readonly pausedMs: number }
+  | { readonly kind: "broker-partition"; readonly brokerId: number; readonly mode: CutMode; readonly durationMs: number };
+
+export interface PlannedBrokerFault {
+  readonly quietMs: number;
+  readonly fault: BrokerFault;
+}
+
+export interface BrokerNemesisOptions {
+  readonly brokerIds: readonly number[];
+  readonly kinds: readonly BrokerNemesisKind[];
+}
+
+/**
+ * An endless plan of broker faults drawn from `prng`, in shuffled rounds of the enabled kinds like
+ * `planFaults`, with the same quiet gaps and holds. Each fault hits one broker; the runner heals one
+ * before the next, so at most one broker is ever down, paused or cut off.
+ */
+export function* planBrokerFaults(prng: Prng, options: BrokerNemesisOptions): Generator<PlannedBrokerFault, never, void> {
+  const { brokerIds, kinds } = options;
+  assert(brokerIds.length >= 1 && new Set(brokerIds).size === brokerIds.length, `a broker nemesis needs distinct brokers, got ${brokerIds.join(",")}`);
+  assert(kinds.length > 0, "a broker nemesis needs at least one kind of fault");
+  for (;;) {
+    for (const kind of shuffle(prng, kinds)) {
+      const quietMs = prng.intBetween(nemesisBounds.quietMsMin, nemesisBounds.quietMsMax);
+      yield { quietMs, fault: drawBrokerFault(prng, kind, brokerIds) };
+    }
+  }
+}
+
+function drawBrokerFault(prng: Prng, kind: BrokerNemesisKind, brokerIds: readonly number[]): BrokerFault {
+  const brokerId = prng.pick(brokerIds);
+  const holdMs = prng.intBetween(nemesisBounds.holdMsMin, nemesisBounds.holdMsMax);
+  switch (kind) {
+    case "broker-kill":
+      return { kind, brokerId, downMs: holdMs };
+    case "broker-pause":
+      return { kind, brokerId, pausedMs: holdMs };
+    case "broker-partition":
+      return { kind, brokerId, mode: prng.chance(nemesisBounds.blackholeChance) ? "blackhole" : "reject", durationMs: holdMs };
+    default:
+      return assertNever(kind, "broker nemesis kind");
+  }
+}
+
+/** How long a broker fault is held before its heal. */
+export function brokerHoldMs(fault: BrokerFault): number {
+  switch (fault.kind) {
+    case "broker-kill":
+      return fault.downMs;
+    case "broker-pause":
+      return fault.pausedMs;
+    case "broker-partition":
+      return fault.durationMs;
+    default:
+      return assertNever(fault, "broker fault");
+  }
+}
+
+/** One line for progress output, e.g. `broker 102: partition (blackhole) for 1.4 s`. */
+export function describeBrokerFault(fault: BrokerFault): string {
+  const seconds = `${(brokerHoldMs(fault) / 1000).toFixed(1)} s`;
+  switch (fault.kind) {
+    case "broker-kill":
+      return `kill -9 broker ${fault.brokerId}, restart after ${seconds}`;
+    case "broker-pause":
+      return `SIGSTOP broker ${fault.brokerId}, SIGCONT after ${seconds}`;
+    case "broker-partition":
+      return `cut every link of broker ${fault.brokerId} (to the controllers, to and from the other brokers; ${fault.mode}) for ${seconds}`;
+    default:
+      return assertNever(fault, "broker fault");
+  }
+}

@@ -5,8 +5,8 @@ import { formatExit } from "../e2e/harness.js";
 import { httpRequest } from "../e2e/http.js";
 import { assert, assertNever } from "../shared/assert.js";
 import type { ChaosCluster } from "./chaosCluster.js";
-import { describeFault, emptyFaultsCount, linksToCut, linksToSlow } from "./nemesis.js";
-import type { Fault, NemesisKind, PlannedFault, Target } from "./nemesis.js";
+import { brokerHoldMs, describeBrokerFault, describeFault, emptyFaultsCount, linksToCut, linksToSlow } from "./nemesis.js";
+import type { BrokerFault, BrokerNemesisKind, Fault, NemesisKind, PlannedBrokerFault, PlannedFault, Target } from "./nemesis.js";
 
 /** A transfer waits for the target to catch up, at most an election timeout or so; generous for a loaded machine. */
 const transferTimeoutMs = 10_000;
@@ -176,4 +176,69 @@ async function fillDisk(chaos: ChaosCluster, fault: Extract<Fault, { kind: "disk
     log(`  freed node ${id}'s disk; it had stopped (${formatExit(exit)}${failed ? ", ENOSPC logged" : ""}), restarted${started === "slow" ? " (slow to answer /healthz, still starting)" : ""}`);
     if (wasRunning && (exit.code !== 1 || !failed)) throw new Error(`node ${id} stopped while its disk was full with ${formatExit(exit)}${failed ? "" : " and no ENOSPC logged"}, not exit code 1 naming ENOSPC (see its log)`);
   };
+}
+
+// ---------------------------------------------------------------- brokers
+
+export interface BrokerNemesisReport {
+  readonly faultsCount: Readonly<Record<BrokerNemesisKind, number>>;
+}
+
+/**
+ * Runs a plan of broker faults beside the controllers' (same rules: one fault at a time, each healed
+ * after its hold, none started that would outlast `untilMs`). A killed broker is restarted at its heal;
+ * a restart that fails throws, with the broker's log.
+ */
+export async function runBrokerNemesis(chaos: ChaosCluster, plan: Iterator<PlannedBrokerFault>, options: NemesisRunOptions): Promise<BrokerNemesisReport> {
+  const faultsCount: Record<BrokerNemesisKind, number> = { "broker-kill": 0, "broker-pause": 0, "broker-partition": 0 };
+  for (let n = 1; ; n++) {
+    const next = plan.next();
+    if (next.done === true) break;
+    const { quietMs, fault } = next.value;
+    await pause(quietMs, options.signal);
+    const holdMs = brokerHoldMs(fault);
+    if (options.signal.aborted || performance.now() + holdMs > options.untilMs) break;
+    faultsCount[fault.kind]++;
+    options.log(`broker fault ${n}: ${describeBrokerFault(fault)}`);
+    const heal = await applyBrokerFault(chaos, fault, options.log);
+    await pause(holdMs, options.signal);
+    await heal();
+  }
+  return { faultsCount };
+}
+
+async function applyBrokerFault(chaos: ChaosCluster, fault: BrokerFault, log: (line: string) => void): Promise<() => Promise<void>> {
+  const brokers = chaos.brokers;
+  const id = fault.brokerId;
+  if (!brokers.isRunning(id)) {
+    log(`  broker ${id} is not running; nothing to do`);
+    return () => Promise.resolve();
+  }
+  switch (fault.kind) {
+    case "broker-kill":
+      await brokers.kill(id);
+      log(`  killed broker ${id}`);
+      return async () => {
+        await brokers.startBroker(id);
+        log(`  restarted broker ${id}`);
+      };
+    case "broker-pause":
+      chaos.pauseBroker(id);
+      log(`  paused broker ${id}`);
+      return async () => {
+        chaos.resumeBroker(id);
+        log(`  resumed broker ${id}`);
+      };
+    case "broker-partition": {
+      const links = chaos.brokerLinks(id);
+      for (const proxy of links) proxy.cut(fault.mode);
+      log(`  cut ${links.length} links of broker ${id}`);
+      return async () => {
+        for (const proxy of links) proxy.heal();
+        log(`  healed the links of broker ${id}`);
+      };
+    }
+    default:
+      return assertNever(fault, "broker fault");
+  }
 }

@@ -24,6 +24,9 @@ consumers over HTTP (docs/DATA_PLANE.md). SIGTERM or Ctrl-C stops it cleanly.
   --advertise HOST:PORT      what the broker registers for clients and other brokers (default: --listen)
   --controllers URL,…        controllers to ask (default ${devControllerUrls.join(",")})
   --rack NAME                rack, for rack-aware placement
+  --replica-peers ID=HOST:PORT,…
+                             fetch from leader ID at HOST:PORT rather than at its registered address
+                             (a fault proxy per pair of brokers in chaos runs); other leaders as registered
   --min-insync-replicas N    acks=all is refused with fewer in-sync replicas (default ${defaultBrokerSettings.minInsyncReplicas})
   --replica-lag-ms N         a follower this far behind leaves the ISR (default ${defaultBrokerSettings.replicaLagMs})
   --offsets-partitions N     partitions of __consumer_offsets if this broker creates it (default ${defaultBrokerSettings.offsetsTopicPartitions})
@@ -37,6 +40,7 @@ const specs: readonly FlagSpec[] = [
   { name: "--advertise", kind: "string" },
   { name: "--controllers", kind: "string" },
   { name: "--rack", kind: "string" },
+  { name: "--replica-peers", kind: "string" },
   { name: "--min-insync-replicas", kind: "integer", min: 1, max: 16 },
   { name: "--replica-lag-ms", kind: "integer", min: 100, max: dayMs },
   { name: "--offsets-partitions", kind: "integer", min: 1, max: 1_000 },
@@ -66,6 +70,9 @@ export function parseBrokerArgs(argv: readonly string[]): ParsedBrokerArgs {
     return brokerError("--controllers must list controller URLs", controllersText);
   }
   const rack = strings.get("--rack");
+  const peersText = strings.get("--replica-peers");
+  const replicaPeerUrls = peersText === undefined ? undefined : parseReplicaPeers(peersText);
+  if (replicaPeerUrls === null) return brokerError("--replica-peers must list ID=HOST:PORT, comma-separated, each id once", peersText);
   return {
     kind: "config",
     config: {
@@ -83,9 +90,23 @@ export function parseBrokerArgs(argv: readonly string[]): ParsedBrokerArgs {
         groupSessionMs: integers.get("--group-session-ms") ?? defaultBrokerSettings.groupSessionMs,
         replicaFetchBytesMax: defaultBrokerSettings.replicaFetchBytesMax,
         replicaFetchWaitMs: defaultBrokerSettings.replicaFetchWaitMs,
+        ...(replicaPeerUrls === undefined ? {} : { replicaPeerUrls }),
       },
     },
   };
+}
+
+/** `2=127.0.0.1:9302,3=127.0.0.1:9303` as base URLs by broker id; null when malformed or an id repeats. */
+function parseReplicaPeers(text: string): Map<number, string> | null {
+  const urls = new Map<number, string>();
+  for (const entry of text.split(",").map((e) => e.trim())) {
+    const match = /^(\d{1,10})=(.+)$/.exec(entry);
+    const id = Number(match?.[1]);
+    const address = match?.[2] === undefined ? undefined : parseHostPort(match[2]);
+    if (address === undefined || !Number.isSafeInteger(id) || id > idMax || urls.has(id)) return null;
+    urls.set(id, `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`);
+  }
+  return urls;
 }
 
 /** `127.0.0.1:9201`, `localhost:9201` or `[::1]:9201`. */

@@ -19,6 +19,13 @@ describe("judgeBrokerAnswer", () => {
     assert(unnamed.kind === "retry" && unnamed.leaderUrl === undefined && unnamed.refresh);
   });
 
+  test("an outcome the broker states wins over the code's rule: NOT_LEADER_FOR_PARTITION after the append is unknown", () => {
+    const afterAppend = judgeBrokerAnswer(421, { code: "NOT_LEADER_FOR_PARTITION", leaderId: 2, outcome: "unknown" }, undefined);
+    assert(afterAppend.kind === "retry" && afterAppend.outcome === "unknown" && afterAppend.refresh);
+    const stated = judgeBrokerAnswer(504, { code: "REQUEST_TIMED_OUT", outcome: "not_applied" }, undefined);
+    assert(stated.kind === "retry" && stated.outcome === "not_applied");
+  });
+
   test("REQUEST_TIMED_OUT and STORAGE_FAILED may have been appended; NOT_ENOUGH_REPLICAS was not", () => {
     const timedOut = judgeBrokerAnswer(504, { code: "REQUEST_TIMED_OUT" }, 1000);
     assert(timedOut.kind === "retry" && timedOut.outcome === "unknown" && !timedOut.refresh && timedOut.retryAfterMs === 1000);

@@ -63,7 +63,10 @@ export function judgeBrokerAnswer(status: number, body: unknown, retryAfterMs: n
   if (code === "ILLEGAL_GENERATION" || code === "UNKNOWN_MEMBER") return { kind: "rejoin", code };
   const rule = code === undefined ? statusRule(status) : retryRules[code];
   if (rule === undefined) return { kind: "fail" };
-  return { kind: "retry", refresh: rule.refresh, outcome: rule.outcome, leaderUrl: urlField(fields, "leaderUrl"), retryAfterMs };
+  // A broker states the outcome when the code alone would mislead (NOT_LEADER_FOR_PARTITION after the append).
+  const stated = fields["outcome"];
+  const outcome: Outcome = stated === "unknown" || stated === "not_applied" ? stated : rule.outcome;
+  return { kind: "retry", refresh: rule.refresh, outcome, leaderUrl: urlField(fields, "leaderUrl"), retryAfterMs };
 }
 
 /** No answer: the broker may be down or the leader may have moved; only a refused connection was surely not applied. */

@@ -217,11 +217,31 @@ describe("Producer retries", () => {
       const error = await rejection(producer.send({ topic: "t", value: "a" }));
       assert.equal(error.code, "DELIVERY_TIMEOUT");
       assert.equal(error.details["lastCode"], "LEADER_NOT_AVAILABLE");
+      assert.equal(error.details["outcome"], "not_applied", "every attempt was refused before an append");
       assert.equal(error.attempts.exhausted, true);
       assert.match(error.message, /^Cannot deliver 1 records to partition t\/0 as they were not acknowledged within 3000 ms: the last attempt failed with LEADER_NOT_AVAILABLE/);
       const backoffs = clock.delays.filter((ms) => ms > 1);
       assert.deepEqual(backoffs.slice(0, 4), [75, 150, 300, 600]);
       assert(clock.nowMs() >= 3_000 && clock.nowMs() < 4_000);
+      await producer.close();
+    });
+  });
+
+  test("a delivery that timed out after REQUEST_TIMED_OUT fails with outcome unknown: the batch may be in the log", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      let answered = 0;
+      cluster.fault = (request) => {
+        if (request.route !== "produce") return undefined;
+        answered++;
+        return answered === 1 ? { kind: "answer", status: 504, body: { code: "REQUEST_TIMED_OUT", message: "not confirmed", baseOffset: 0 } } : { kind: "answer", status: 503, body: { code: "NOT_ENOUGH_REPLICAS", message: "ISR too small" } };
+      };
+      const producer = producerOf(cluster, new ManualClock({ autoAdvance: true }), { lingerMs: 0, deliveryTimeoutMs: 3_000 });
+      const error = await rejection(producer.send({ topic: "t", value: "a" }));
+      assert.equal(error.code, "DELIVERY_TIMEOUT");
+      assert.equal(error.details["lastCode"], "NOT_ENOUGH_REPLICAS");
+      assert.equal(error.details["outcome"], "unknown", "a later refusal does not undo the first attempt's append");
+      assert.ok(answered >= 2);
       await producer.close();
     });
   });
@@ -234,6 +254,7 @@ describe("Producer retries", () => {
       const error = await rejection(producer.send({ topic: "t", value: "a" }));
       assert.equal(error.code, "BAD_REQUEST");
       assert.equal(error.status, 400);
+      assert.equal(error.details["outcome"], "not_applied");
       assert.equal(error.field, "records/0/value");
       assert.equal(cluster.requestsOf("produce").length, 1);
       await producer.close();
@@ -267,6 +288,7 @@ describe("Producer retries", () => {
       const producer = producerOf(cluster, new ManualClock({ autoAdvance: true }), { lingerMs: 0, idempotent: false });
       const error = await rejection(producer.send({ topic: "t", value: "a" }));
       assert.equal(error.code, "UNREACHABLE");
+      assert.equal(error.details["outcome"], "unknown", "the broker appended it and its answer was lost");
       assert.deepEqual(cluster.requestsOf("producer-ids"), []);
       assert.equal(cluster.requestsOf("produce")[0]?.body["producerId"], undefined);
       assert.equal(cluster.records("t", 0).length, 1);

@@ -95,6 +95,8 @@ interface Batch {
   cancelLinger: (() => void) | undefined;
   /** Set at the first attempt and kept for every retry, so that the leader recognises a retry. */
   sequence: { readonly producerId: number; readonly baseSequence: number } | undefined;
+  /** Whether an attempt may have been appended (no answer, REQUEST_TIMED_OUT, a 5xx): its failure's `outcome`. */
+  maybeAppended: boolean;
 }
 
 interface PartitionState {
@@ -267,7 +269,7 @@ export class Producer {
   }
 
   private openBatch(state: PartitionState, firstTakenMs: number): Batch {
-    const batch: Batch = { records: [], waiting: [], sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined };
+    const batch: Batch = { records: [], waiting: [], sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined, maybeAppended: false };
     if (!batch.lingered) {
       batch.cancelLinger = this.conn.clock.setTimer(() => {
         batch.lingered = true;
@@ -307,7 +309,8 @@ export class Producer {
     } catch (error) {
       // The batch may have been appended: later batches must not be numbered as if it had, nor as if it had not.
       if (batch.sequence !== undefined && this.producerId === batch.sequence.producerId) this.producerId = undefined;
-      for (const waiting of batch.waiting) waiting.reject(error);
+      const failure = error instanceof ClientError ? withOutcome(error, batch.maybeAppended ? "unknown" : "not_applied") : error;
+      for (const waiting of batch.waiting) waiting.reject(failure);
     } finally {
       this.bufferedCount -= batch.records.length;
       state.inFlight = undefined;
@@ -334,6 +337,7 @@ export class Producer {
         const reply = await this.conn.send({ method: "POST", url, path: "/v1/produce", body: this.produceBody(state, batch), timeoutMs: this.produceTimeoutMs() + answerMarginMs });
         verdict = reply.kind === "answer" ? judgeBrokerAnswer(reply.status, reply.body, reply.retryAfterMs) : judgeBrokerFailure(reply.failure);
         if (verdict.kind === "done") return baseOffsetOf(reply, batch, attempt);
+        if (mayHaveAppended(reply, verdict)) batch.maybeAppended = true;
         lastError = replyError(reply, attempt);
       }
       if (verdict.kind !== "retry") throw lastError;
@@ -465,6 +469,26 @@ export class Producer {
     if (!this.isIdle()) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
+}
+
+/**
+ * Whether a produce attempt that was not acknowledged may still have appended its batch: no answer
+ * (other than a refused connection), a retriable answer whose outcome is unknown (REQUEST_TIMED_OUT:
+ * appended, not yet confirmed), or a final 5xx. A final 4xx (BAD_REQUEST, OUT_OF_ORDER_SEQUENCE) is a
+ * refusal before the append.
+ */
+function mayHaveAppended(reply: BrokerReply, verdict: BrokerVerdict): boolean {
+  if (verdict.kind === "retry") return verdict.outcome === "unknown";
+  return reply.kind === "failure" || reply.status >= 500;
+}
+
+/**
+ * A failed delivery's error with `details.outcome`, as the controllers' API says it: `not_applied` when
+ * no attempt can have appended the records, `unknown` when one may have (they may be in the log, now or
+ * once a leader's log is replicated).
+ */
+function withOutcome(error: ClientError, outcome: "not_applied" | "unknown"): ClientError {
+  return new ClientError(error.code, error.status, error.message, { ...error.details, outcome }, error.attempts);
 }
 
 /** The acknowledged batch's base offset; an answer that does not cover exactly the batch is BAD_RESPONSE. */

@@ -27,6 +27,15 @@ export interface BrokerProcessOptions {
   readonly replicaLagMs?: number;
   readonly minInsyncReplicas?: number;
   readonly groupSessionMs?: number;
+  /** The controller URLs broker `id` is given (default: every controller's API): proxies, in chaos runs. */
+  readonly controllerUrls?: (brokerId: number) => readonly string[];
+  /**
+   * `host:port` where broker `from` fetches from leader `to` (`--replica-peers`); absent: the address
+   * `to` registered. Read at each start, so the addresses may be set up after the ports are known.
+   */
+  readonly replicaPeerAddress?: (from: number, to: number) => string;
+  /** Brokers started by `start()` (default all); the others wait for `startBroker`. */
+  readonly startIds?: readonly number[];
 }
 
 interface BrokerSlot {
@@ -59,7 +68,7 @@ export class BrokerProcesses {
     });
     const brokers = new BrokerProcesses(cluster, options, slots);
     try {
-      await Promise.all(options.brokerIds.map((id) => brokers.startBroker(id)));
+      await Promise.all((options.startIds ?? options.brokerIds).map((id) => brokers.startBroker(id)));
     } catch (error) {
       await brokers.close();
       throw error;
@@ -71,11 +80,26 @@ export class BrokerProcesses {
     return `http://${host}:${this.slot(id).port}`;
   }
 
+  /** The port broker `id` listens on (and registers). */
+  port(id: number): number {
+    return this.slot(id).port;
+  }
+
+  ids(): number[] {
+    return [...this.slots.keys()];
+  }
+
+  /** The running process's pid, for signals such as SIGSTOP. */
+  pid(id: number): number | undefined {
+    return this.slot(id).child?.pid;
+  }
+
   /** Where broker `id` keeps its partition logs: `<dataDir>/<topic>/<partition>/`. */
   dataDir(id: number): string {
     return this.slot(id).dataDir;
   }
 
+  /** Every controller's API URL, as clients dial them. */
   controllerUrls(): string[] {
     return this.cluster.ids().map((id) => this.cluster.apiUrl(id));
   }
@@ -98,10 +122,14 @@ export class BrokerProcesses {
       ["--min-insync-replicas", o.minInsyncReplicas],
       ["--group-session-ms", o.groupSessionMs],
     ];
+    const controllers = o.controllerUrls?.(id) ?? this.controllerUrls();
+    const peerAddress = o.replicaPeerAddress;
+    const peers = peerAddress === undefined ? [] : ["--replica-peers", [...this.slots.keys()].filter((to) => to !== id).map((to) => `${to}=${peerAddress(id, to)}`).join(",")];
     const args = [
       cliPath,
       "broker",
-      ...["--id", String(id), "--data", slot.dataDir, "--listen", `${host}:${slot.port}`, "--controllers", this.controllerUrls().join(",")],
+      ...["--id", String(id), "--data", slot.dataDir, "--listen", `${host}:${slot.port}`, "--controllers", controllers.join(",")],
+      ...peers,
       ...optional.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)])),
     ];
     appendFileSync(slot.logFile, `--- ${new Date().toISOString()} starting broker ${id}: node ${args.join(" ")}\n`);
