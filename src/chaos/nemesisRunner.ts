@@ -40,21 +40,35 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
  * log in the message — that is a finding, not noise.
  */
 export async function runNemesis(chaos: ChaosCluster, plan: Iterator<PlannedFault>, options: NemesisRunOptions): Promise<NemesisReport> {
-  const faultsCount: Record<NemesisKind, number> = emptyFaultsCount();
+  const steps = { label: "fault", hold: holdOf, describe: describeFault, apply: (fault: Fault) => applyFault(chaos, fault, options.log) };
+  return { faultsCount: await runPlan(plan, emptyFaultsCount(), steps, options) };
+}
+
+interface PlanSteps<F> {
+  /** Names the faults in progress lines: `<label> <n>: <description>`. */
+  readonly label: string;
+  readonly hold: (fault: F) => number;
+  readonly describe: (fault: F) => string;
+  /** Injects the fault; resolves with its heal. */
+  readonly apply: (fault: F) => Promise<() => Promise<void>>;
+}
+
+/** The loop both plans share: quiet gap, fault, hold, heal; counting each fault started in `counts`. */
+async function runPlan<K extends string, F extends { readonly kind: K }>(plan: Iterator<{ readonly quietMs: number; readonly fault: F }>, counts: Record<K, number>, steps: PlanSteps<F>, options: NemesisRunOptions): Promise<Record<K, number>> {
   for (let n = 1; ; n++) {
     const next = plan.next();
     if (next.done === true) break;
     const { quietMs, fault } = next.value;
     await pause(quietMs, options.signal);
-    const holdMs = holdOf(fault);
+    const holdMs = steps.hold(fault);
     if (options.signal.aborted || performance.now() + holdMs > options.untilMs) break;
-    faultsCount[fault.kind]++;
-    options.log(`fault ${n}: ${describeFault(fault)}`);
-    const heal = await applyFault(chaos, fault, options.log);
+    counts[fault.kind]++;
+    options.log(`${steps.label} ${n}: ${steps.describe(fault)}`);
+    const heal = await steps.apply(fault);
     await pause(holdMs, options.signal);
     await heal();
   }
-  return { faultsCount };
+  return counts;
 }
 
 function holdOf(fault: Fault): number {
@@ -190,21 +204,9 @@ export interface BrokerNemesisReport {
  * a restart that fails throws, with the broker's log.
  */
 export async function runBrokerNemesis(chaos: ChaosCluster, plan: Iterator<PlannedBrokerFault>, options: NemesisRunOptions): Promise<BrokerNemesisReport> {
-  const faultsCount: Record<BrokerNemesisKind, number> = { "broker-kill": 0, "broker-pause": 0, "broker-partition": 0 };
-  for (let n = 1; ; n++) {
-    const next = plan.next();
-    if (next.done === true) break;
-    const { quietMs, fault } = next.value;
-    await pause(quietMs, options.signal);
-    const holdMs = brokerHoldMs(fault);
-    if (options.signal.aborted || performance.now() + holdMs > options.untilMs) break;
-    faultsCount[fault.kind]++;
-    options.log(`broker fault ${n}: ${describeBrokerFault(fault)}`);
-    const heal = await applyBrokerFault(chaos, fault, options.log);
-    await pause(holdMs, options.signal);
-    await heal();
-  }
-  return { faultsCount };
+  const counts: Record<BrokerNemesisKind, number> = { "broker-kill": 0, "broker-pause": 0, "broker-partition": 0 };
+  const steps = { label: "broker fault", hold: brokerHoldMs, describe: describeBrokerFault, apply: (fault: BrokerFault) => applyBrokerFault(chaos, fault, options.log) };
+  return { faultsCount: await runPlan(plan, counts, steps, options) };
 }
 
 async function applyBrokerFault(chaos: ChaosCluster, fault: BrokerFault, log: (line: string) => void): Promise<() => Promise<void>> {
