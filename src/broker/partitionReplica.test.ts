@@ -24,7 +24,7 @@ interface Harness {
  * Three replicas of one partition with in-memory logs, a hand-driven clock and a quorum that accepts every
  * ISR change (once `isrChangesHeld` resolves, when given: the change is pending until then).
  */
-function cluster(meta: TopicPartition = partition(), options: { minInsyncReplicas?: number; isrChangesHeld?: Promise<void> } = {}): Harness {
+function cluster(meta: TopicPartition = partition(), options: { minInsyncReplicas?: number; isrChangesHeld?: Promise<void>; isrChangesUnanswered?: boolean } = {}): Harness {
   const clock = { nowMs: 1_000 };
   const replicas = new Map<number, PartitionReplica>();
   const logs = new Map<number, MemoryLog>();
@@ -43,6 +43,8 @@ function cluster(meta: TopicPartition = partition(), options: { minInsyncReplica
         alterIsr: async (p, isr) => {
           isrChanges.push({ isr, expectedPartitionEpoch: p.partitionEpoch });
           await options.isrChangesHeld;
+          // The request may have reached the quorum; the answer did not come back.
+          if (options.isrChangesUnanswered === true) throw new Error("FORWARD_FAILED: the controller did not answer");
           return { ...p, ISR: [...isr], partitionEpoch: p.partitionEpoch + 1 };
         },
       }),
@@ -204,6 +206,35 @@ test("while a follower's return to the ISR is pending at the quorum, the high wa
   await settle();
   assert.deepEqual(leader.metadata.ISR, [1, 2, 3]);
 });
+
+test("an ISR change left unanswered may still commit: its members count toward the high watermark until the partition epoch moves on", { timeout: 10_000 }, async () => {
+  const h = cluster(partition({ ISR: [1, 2] }), { isrChangesUnanswered: true });
+  const leader = replica(h, 1);
+  await leader.produce(produce(["a"], { acks: 1 }));
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 3, 1);
+  await fetchOnce(h, 3, 1);
+  await settle();
+  assert.deepEqual(h.isrChanges[0], { isr: [1, 2, 3], expectedPartitionEpoch: 1 });
+  const askedCount = h.isrChanges.length;
+  await leader.produce(produce(["b"], { acks: 1 }));
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 2, 1);
+  assert.equal(leader.highWatermark, 1, "follower 3 may be in the ISR the quorum commits, and it does not have b");
+  // The leader may ask again; and once the quorum's metadata moves the epoch on, the unanswered change can never commit.
+  await fetchOnce(h, 3, 1);
+  await settle();
+  assert.ok(h.isrChanges.length > askedCount, "asked again after the unanswered change");
+  leader.update({ ...leader.metadata, ISR: [1, 2], partitionEpoch: 2 }, { continuous: true });
+  await produceAndFetch(h, leader);
+  assert.equal(leader.highWatermark, 3);
+});
+
+async function produceAndFetch(h: Harness, leader: PartitionReplica): Promise<void> {
+  await leader.produce(produce(["c"], { acks: 1 }));
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 2, 1);
+}
 
 test("acks=all cut short by a change of leader says its outcome is unknown: the batch is in the log and may be in the next leader's", { timeout: 10_000 }, async () => {
   const h = cluster();

@@ -124,12 +124,15 @@ export class PartitionReplica {
   private appendChain: Promise<unknown> = Promise.resolve();
   private syncRunning = false;
   private syncWanted = false;
+  private isrChangeInFlight = false;
   /**
-   * The ISR this leader has asked the quorum for and not heard back about. Until the answer, the high
-   * watermark counts its members too (Kafka's "maximal ISR", KIP-497): the quorum may commit it at any
-   * moment, and a joining follower must then already hold everything below the high watermark.
+   * Members of ISRs this leader has asked the quorum for, at partition epoch `epoch`, whose answer has not
+   * settled them: pending, or failed with an unknown outcome (the change may still commit, since it names
+   * that epoch). Until the partition moves past `epoch`, the high watermark counts them too (Kafka's
+   * "maximal ISR", KIP-497): the quorum may commit such an ISR at any moment, and each of its members must
+   * then already hold everything below the high watermark.
    */
-  private proposedIsr: readonly number[] | undefined;
+  private uncertainIsr: { readonly epoch: number; readonly ids: Set<number> } | undefined;
   private stopped = false;
 
   constructor(
@@ -315,7 +318,8 @@ export class PartitionReplica {
     const role = this.role;
     if (role.kind !== "leader") return;
     let candidate = this.log.syncedEndOffset;
-    for (const id of new Set([...this.partition.ISR, ...(this.proposedIsr ?? [])])) {
+    const uncertain = this.uncertainIsr?.epoch === this.partition.partitionEpoch ? this.uncertainIsr.ids : [];
+    for (const id of new Set([...this.partition.ISR, ...uncertain])) {
       if (id === this.deps.brokerId) continue;
       candidate = Math.min(candidate, role.followers.get(id)?.fetchOffset ?? 0);
     }
@@ -338,18 +342,24 @@ export class PartitionReplica {
   }
 
   private proposeIsr(isr: readonly number[]): void {
-    if (this.proposedIsr !== undefined || this.role.kind !== "leader") return;
-    this.proposedIsr = isr;
+    if (this.isrChangeInFlight || this.role.kind !== "leader") return;
+    this.isrChangeInFlight = true;
     const asked = this.partition;
+    const uncertain = this.uncertainIsr?.epoch === asked.partitionEpoch ? this.uncertainIsr.ids : new Set<number>();
+    for (const id of isr) uncertain.add(id);
+    this.uncertainIsr = { epoch: asked.partitionEpoch, ids: uncertain };
     this.deps
       .alterIsr(asked, isr)
       .then((changed) => {
+        // Answered: either the change is in force at the next epoch, or the epoch had moved and it never will.
+        if (this.uncertainIsr?.epoch === asked.partitionEpoch) this.uncertainIsr = undefined;
         // Our own change: leadership was continuous if the answer still names us at the next epoch.
         if (changed !== undefined && changed.partitionEpoch > this.partition.partitionEpoch) this.update(changed, { continuous: changed.leader === this.deps.brokerId && asked.partitionEpoch === this.partition.partitionEpoch });
       })
+      // Not answered: the change may still commit, so its members stay counted until the epoch moves on.
       .catch((error: unknown) => this.deps.onError?.(error, `changing the ISR of ${this.topic}-${this.partitionId}`))
       .finally(() => {
-        this.proposedIsr = undefined;
+        this.isrChangeInFlight = false;
       });
   }
 
