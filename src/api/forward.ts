@@ -72,7 +72,10 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
       });
       response.on("end", () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
       response.on("error", reject);
-      response.on("aborted", () => reject(new Error("the leader closed the connection before the whole answer")));
+      // A settled promise ignores this; an answer cut short closes without "end".
+      response.on("close", () => {
+        if (!response.complete) reject(new Error("the leader closed the connection before the whole answer"));
+      });
     });
     outgoing.on("timeout", () => outgoing.destroy(new Error(`the leader did not answer within ${timeoutMs} ms`)));
     outgoing.on("error", reject);

@@ -36,6 +36,17 @@ function addressOf(proxy: FaultProxy): string {
   return `${address.host}:${address.port}`;
 }
 
+/** SIGSTOP: the process keeps its sockets and state but runs nothing until SIGCONT. */
+function stopProcess(pid: number | undefined, what: string): void {
+  assert(pid !== undefined, `${what} is not running`);
+  process.kill(pid, "SIGSTOP");
+}
+
+/** SIGCONT, when the process is still there. */
+function continueProcess(pid: number | undefined): void {
+  if (pid !== undefined) process.kill(pid, "SIGCONT");
+}
+
 export type ChaosBrokerOptions = Omit<BrokerProcessOptions, "controllerUrls" | "replicaPeerAddress" | "startIds">;
 
 /**
@@ -170,16 +181,13 @@ export class ChaosCluster {
 
   /** SIGSTOP of broker `id`, as `pause` for a controller. */
   pauseBroker(id: number): void {
-    const pid = this.brokers.pid(id);
-    assert(pid !== undefined, `broker ${id} is not running`);
-    process.kill(pid, "SIGSTOP");
+    stopProcess(this.brokers.pid(id), `broker ${id}`);
     this.pausedBrokers.add(id);
   }
 
   resumeBroker(id: number): void {
-    const pid = this.brokers.pid(id);
     this.pausedBrokers.delete(id);
-    if (pid !== undefined) process.kill(pid, "SIGCONT");
+    continueProcess(this.brokers.pid(id));
   }
 
   get dir(): string {
@@ -202,16 +210,13 @@ export class ChaosCluster {
 
   /** SIGSTOP: the process keeps its sockets and state but runs nothing until `resume`. */
   pause(id: number): void {
-    const pid = this.cluster.pid(id);
-    assert(pid !== undefined, `node ${id} is not running`);
-    process.kill(pid, "SIGSTOP");
+    stopProcess(this.cluster.pid(id), `node ${id}`);
     this.paused.add(id);
   }
 
   resume(id: number): void {
-    const pid = this.cluster.pid(id);
     this.paused.delete(id);
-    if (pid !== undefined) process.kill(pid, "SIGCONT");
+    continueProcess(this.cluster.pid(id));
   }
 
   isPaused(id: number): boolean {
