@@ -36,6 +36,30 @@ function addressOf(proxy: FaultProxy): string {
   return `${address.host}:${address.port}`;
 }
 
+/** Proxies that drew a taken port before one did not, at most (each draw is a fresh ephemeral port). */
+const proxyPortDrawsMax = 20;
+
+/**
+ * A started proxy to `target` whose own port is not in `taken`: ports the harness picked for processes
+ * not yet started are free until those processes bind them, and an ephemeral listen may draw one
+ * (the process then fails with EADDRINUSE). Proxies that drew a taken port stay open until a good one
+ * is found, so that the next draw differs.
+ */
+async function startProxy(target: { readonly host: string; readonly port: number }, taken: ReadonlySet<number>): Promise<FaultProxy> {
+  const rejected: FaultProxy[] = [];
+  try {
+    for (let draw = 0; draw < proxyPortDrawsMax; draw++) {
+      const proxy = new FaultProxy({ target });
+      const { port } = await proxy.start();
+      if (!taken.has(port)) return proxy;
+      rejected.push(proxy);
+    }
+    throw new Error(`Cannot start a proxy to ${target.host}:${target.port} on a port the cluster has not taken after ${proxyPortDrawsMax} draws`);
+  } finally {
+    await Promise.all(rejected.map((proxy) => proxy.close()));
+  }
+}
+
 /** SIGSTOP: the process keeps its sockets and state but runs nothing until SIGCONT. */
 function stopProcess(pid: number | undefined, what: string): void {
   assert(pid !== undefined, `${what} is not running`);
@@ -90,9 +114,7 @@ export class ChaosCluster {
           if (from === to) continue;
           const [host, port] = cluster.raftAddress(to).split(":");
           assert(host !== undefined && port !== undefined, `a raft address is host:port: ${cluster.raftAddress(to)}`);
-          const proxy = new FaultProxy({ target: { host, port: Number(port) } });
-          proxies.set(linkKey(from, to), proxy);
-          await proxy.start();
+          proxies.set(linkKey(from, to), await startProxy({ host, port: Number(port) }, chaos.nodePorts()));
         }
       }
       if (diskSizeBytes !== undefined) {
@@ -158,9 +180,13 @@ export class ChaosCluster {
   }
 
   private async addBrokerProxy(key: string, host: string, port: number): Promise<void> {
-    const proxy = new FaultProxy({ target: { host, port } });
-    this.brokerProxies.set(key, proxy);
-    await proxy.start();
+    const taken = new Set([...this.nodePorts(), ...this.brokers.ids().map((id) => this.brokers.port(id))]);
+    this.brokerProxies.set(key, await startProxy({ host, port }, taken));
+  }
+
+  /** The Raft and API ports the harness picked for the controllers (free until each process binds them). */
+  private nodePorts(): Set<number> {
+    return new Set(this.ids().flatMap((id) => [Number(this.cluster.raftAddress(id).split(":")[1]), Number(new URL(this.cluster.apiUrl(id)).port)]));
   }
 
   get brokers(): BrokerProcesses {
