@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
+import { applyChanges as applyToBrokerImage, emptyImage } from "../broker/metadataImage.js";
+import { applyChanges as applyToClientView, emptyMetadataView } from "../client/clusterMetadata.js";
 import { jsonRequest, testApp } from "./testing.js";
 
 // Every canonical /v1 metadata route through app.inject(), over the real MetadataService and state machine.
@@ -182,6 +184,56 @@ describe("metadata routes", () => {
     const all = (await app.inject({ url: "/v1/client-mgmt/metadata" })).json();
     assert.deepEqual(all.records.map((r: { name: string }) => r.name), ["RegisterBrokerRecord", "TopicRecord"]);
     assert.equal((await app.inject({ url: "/v1/client-mgmt/metadata?offset=-1" })).statusCode, 400);
+  });
+
+  test("?format=compact: a full image with partitions as tuples, read by the broker and the client into what the SPEC form gives; deltas and the default unchanged", async () => {
+    const { app, controller } = testApp();
+    await liveBrokers(app, [1, 2, 3, 4]);
+    await post(app, "/v1/topics", { name: "orders", partitions: 3, replicationFactor: 3 });
+    await post(app, "/v1/topics", { name: "empty" });
+    await post(app, "/v1/topics", { name: "gone", partitions: 2 });
+    await post(app, "/v1/topics", { name: "logs", partitions: 2, replicationFactor: 1 });
+    assert.equal((await app.inject({ method: "DELETE", url: "/v1/topics/gone" })).statusCode, 200);
+    assert.equal((await app.inject(jsonRequest("PATCH", "/v1/topics/orders/partitions/1", { isr: [] }))).json().partition.leader, -1);
+    await post(app, "/v1/brokers", { brokerId: 5, brokerHost: "h5", brokerPort: 5 });
+    assert.equal((await app.inject({ method: "DELETE", url: "/v1/brokers/5" })).statusCode, 200);
+    const deltaSpec = await post(app, "/v1/broker-mgmt/metadata-fetch", { brokerId: 1, brokerEpoch: 2, offset: 1 });
+    const deltaCompact = await post(app, "/v1/broker-mgmt/metadata-fetch?format=compact", { brokerId: 1, brokerEpoch: 2, offset: 1 });
+    assert.deepEqual(deltaCompact.json(), { ...deltaSpec.json(), format: "compact" }, "a delta is the same records");
+    const offset = controller.stateMachine.appliedIndex;
+    controller.stateMachine.restore(controller.stateMachine.snapshot(), offset);
+
+    const brokerSpec = await post(app, "/v1/broker-mgmt/metadata-fetch", { brokerId: 1, brokerEpoch: 2, offset: 0 });
+    const brokerSpecAgain = await post(app, "/v1/broker-mgmt/metadata-fetch?format=spec", { brokerId: 1, brokerEpoch: 2, offset: 0 });
+    const brokerCompact = await post(app, "/v1/broker-mgmt/metadata-fetch?format=compact", { brokerId: 1, brokerEpoch: 2, offset: 0 });
+    assert.equal(brokerSpecAgain.body, brokerSpec.body, "format=spec is the default");
+    assert.equal("format" in brokerSpec.json(), false);
+    const compact = brokerCompact.json();
+    assert.deepEqual([compact.kind, compact.format, compact.currentOffset, compact.brokerId, compact.brokerStatus], ["snapshot", "compact", offset, 1, "UNFENCED"]);
+    assert.deepEqual(compact.snapshot.brokers, brokerSpec.json().snapshot.brokers);
+    assert.deepEqual(compact.snapshot.producers, brokerSpec.json().snapshot.producers);
+    assert.deepEqual(compact.snapshot.topics.map((t: { name: string }) => t.name), ["empty", "logs", "orders"], "the deleted topic is not in the image");
+    const orders = compact.snapshot.topics[2];
+    assert.deepEqual(Object.keys(orders), ["name", "topicUUID", "partitions"]);
+    assert.deepEqual(orders.partitions.map((p: unknown[]) => [p.length, p[0], p[1]]), [[5, 0, orders.partitions[0][3][0]], [5, 1, -1], [5, 2, orders.partitions[2][3][0]]]);
+    assert.ok(brokerCompact.body.length < brokerSpec.body.length, `compact ${brokerCompact.body.length} B, SPEC ${brokerSpec.body.length} B`);
+    assert.deepEqual(applyToBrokerImage(emptyImage, compact), applyToBrokerImage(emptyImage, brokerSpec.json()), "the broker's image is the same either way");
+    assert.equal(applyToBrokerImage(emptyImage, compact).topics.get("orders")?.partitions.get(1)?.leader, -1);
+
+    const clientSpec = await app.inject({ url: "/v1/client-mgmt/metadata?offset=0" });
+    const clientCompact = await app.inject({ url: "/v1/client-mgmt/metadata?offset=0&format=compact&consistency=stale" });
+    assert.deepEqual([clientCompact.statusCode, clientCompact.json().format, "producers" in clientCompact.json().snapshot], [200, "compact", false]);
+    const clientView = applyToClientView(emptyMetadataView, clientCompact.json());
+    assert.deepEqual(clientView, applyToClientView(emptyMetadataView, clientSpec.json()), "the client's view is the same either way");
+    assert.deepEqual([...clientView.topics.keys()], ["empty", "logs", "orders"]);
+    assert.deepEqual([...clientView.brokers.keys()], [1, 2, 3, 4, 5]);
+
+    for (const url of ["/v1/client-mgmt/metadata?format=tuples", "/v1/client-mgmt/metadata?format="]) {
+      const bad = await app.inject({ url });
+      assert.deepEqual([bad.statusCode, bad.json().code], [400, "BAD_REQUEST"], url);
+    }
+    const badBroker = await post(app, "/v1/broker-mgmt/metadata-fetch?format=COMPACT", { brokerId: 1, brokerEpoch: 2, offset: 0 });
+    assert.deepEqual([badBroker.statusCode, badBroker.json().code], [400, "BAD_REQUEST"]);
   });
 
   test("the log pages by whole offsets from fromOffset; an offset no longer kept is 410 OFFSET_COMPACTED", async () => {

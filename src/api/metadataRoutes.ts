@@ -2,6 +2,8 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientSession } from "../metadata/commands.js";
 import { limits } from "../shared/limits.js";
+import { Type } from "typebox";
+import { compactFormat, compactImage } from "./compactImage.js";
 import { ApiError } from "./errors.js";
 import { jsonStream } from "./jsonStream.js";
 import type { MetadataOperations } from "./operations.js";
@@ -9,7 +11,9 @@ import {
   answers,
   BrokerAnswer,
   BrokerMetadataAnswer,
+  BrokerMetadataCompactAnswer,
   BrokerMetadataFetchBody,
+  BrokerMetadataFetchQuery,
   BrokerParams,
   BrokersAnswer,
   BrokersQuery,
@@ -18,6 +22,7 @@ import {
   ChangePartitionBody,
   ChangesSchema,
   ClientMetadataQuery,
+  CompactChangesSchema,
   ConsistencyQuery,
   CreatePartitionBody,
   CreateTopicBody,
@@ -40,7 +45,7 @@ import {
   TopicsAnswer,
   TopicWriteAnswer,
 } from "./schemas.js";
-import type { Image } from "./schemas.js";
+import type { Changes, CompactChanges, Image, MetadataFormat } from "./schemas.js";
 
 export interface MetadataRoutesOptions {
   readonly operations: MetadataOperations;
@@ -113,12 +118,36 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   });
 
   // ------------------------------------------------------------ metadata fetch and the log
-  api.post("/v1/broker-mgmt/metadata-fetch", { ...write, schema: { tags: ["metadata"], summary: "Broker heartbeat: renews its session and returns changes since offset (or the full image)", body: BrokerMetadataFetchBody, response: answers(200, BrokerMetadataAnswer) } }, async (request, reply) => {
-    return streamed(reply, await ops.brokerMetadataFetch(request.body));
-  });
-  api.get("/v1/client-mgmt/metadata", { schema: { tags: ["metadata"], summary: "Topics, partitions and brokers changed since offset (or the full image)", querystring: ClientMetadataQuery, response: answers(200, ChangesSchema) } }, async (request, reply) => {
-    return streamed(reply, await ops.clientMetadata(request.query.offset, request.query.consistency));
-  });
+  api.post(
+    "/v1/broker-mgmt/metadata-fetch",
+    {
+      ...write,
+      schema: {
+        tags: ["metadata"],
+        summary: "Broker heartbeat: renews its session and returns changes since offset (or the full image; ?format=compact for partitions as tuples)",
+        body: BrokerMetadataFetchBody,
+        querystring: BrokerMetadataFetchQuery,
+        response: answers(200, Type.Union([BrokerMetadataAnswer, BrokerMetadataCompactAnswer])),
+      },
+    },
+    async (request, reply) => {
+      return streamed(reply, inFormat(await ops.brokerMetadataFetch(request.body), request.query.format));
+    },
+  );
+  api.get(
+    "/v1/client-mgmt/metadata",
+    {
+      schema: {
+        tags: ["metadata"],
+        summary: "Topics, partitions and brokers changed since offset (or the full image; ?format=compact for partitions as tuples)",
+        querystring: ClientMetadataQuery,
+        response: answers(200, Type.Union([ChangesSchema, CompactChangesSchema])),
+      },
+    },
+    async (request, reply) => {
+      return streamed(reply, inFormat(await ops.clientMetadata(request.query.offset, request.query.consistency), request.query.format));
+    },
+  );
   api.get("/v1/log", { schema: { tags: ["metadata"], summary: "The metadata log from an offset, a page at a time", querystring: LogQuery, response: answers(200, LogAnswer) } }, async (request) => {
     return ops.log(request.query.fromOffset, request.query.limit, request.query.consistency);
   });
@@ -131,6 +160,17 @@ export async function metadataRoutes(app: FastifyInstance, options: MetadataRout
   api.get("/v1/snapshots/:id", { schema: { tags: ["snapshots"], summary: "A snapshot's metadata image", params: SnapshotParams, response: answers(200, SnapshotContentAnswer) } }, async (request, reply) => {
     return streamed(reply, await ops.getSnapshot(request.params.id, options.snapshotImage));
   });
+}
+
+/**
+ * A MetadataFetch answer in the format asked for: the SPEC form as it is (the default), or with
+ * `format: "compact"` and a full image's partitions as tuples (compactImage.ts). Deltas are the same.
+ */
+function inFormat(answer: Changes, format: MetadataFormat | undefined): object {
+  if (format !== compactFormat) return answer;
+  const { snapshot, ...rest } = answer;
+  const compact: Omit<CompactChanges, "kind" | "currentOffset"> = { format: compactFormat, ...(snapshot === undefined ? {} : { snapshot: compactImage(snapshot) }) };
+  return { ...rest, ...compact };
 }
 
 /**

@@ -2,6 +2,7 @@ import { Type } from "typebox";
 import type { Static, TSchema } from "typebox";
 import { limits } from "../shared/limits.js";
 import { partitionsCountMax } from "../metadata/placement.js";
+import type { CompactImage } from "./compactImage.js";
 
 /**
  * The canonical API's contract: one TypeBox schema per request part and response, which Fastify uses to
@@ -68,6 +69,34 @@ const changesProperties = {
   snapshot: Type.Optional(ImageSchema),
 };
 export const ChangesSchema = Type.Object(changesProperties);
+
+/** `?format=` of the MetadataFetch routes: how a full image is written (compactImage.ts). */
+export const MetadataFormatSchema = Type.Union([Type.Literal("spec"), Type.Literal("compact")], {
+  description: "spec (the default): partitions as PartitionRecord objects; compact: partitions as tuples under their topic (a full image only; deltas are the same)",
+});
+
+/** A partition of the compact form: `[partitionId, leader, partitionEpoch, replicas, ISR]`, plus `removingReplicas, addingReplicas` when either is non-empty. */
+const CompactPartitionSchema = Type.Array(Type.Union([Type.Integer(), Type.Array(Type.Integer())]), {
+  minItems: 5,
+  maxItems: 7,
+  description: "[partitionId, leader, partitionEpoch, replicas, ISR] or [partitionId, leader, partitionEpoch, replicas, ISR, removingReplicas, addingReplicas]",
+});
+
+export const CompactImageSchema = Type.Object({
+  brokers: Type.Array(BrokerSchema),
+  topics: Type.Array(Type.Object({ name: Type.String(), topicUUID: Type.String(), partitions: Type.Array(CompactPartitionSchema) })),
+  producers: Type.Optional(Type.Array(ProducerSchema)),
+});
+
+/** Changes as answered to `?format=compact`: a full image in the compact form, a delta as in the SPEC form. */
+const compactChangesProperties = {
+  kind: changesProperties.kind,
+  currentOffset: changesProperties.currentOffset,
+  format: Type.Literal("compact"),
+  records: changesProperties.records,
+  snapshot: Type.Optional(CompactImageSchema),
+};
+export const CompactChangesSchema = Type.Object(compactChangesProperties);
 
 /** Every write answers with the log offset it was applied at; `replayed` when it was a retry. */
 const writeProperties = {
@@ -172,9 +201,15 @@ export const BrokerMetadataFetchBody = Type.Object(
 );
 
 export const ClientMetadataQuery = Type.Object(
-  { offset: Type.Optional(Type.String({ maxLength: 64, description: "A metadata offset, or a time: epoch seconds, YYYY-mm-dd_HH:MM:SS (UTC) or an RFC 1123 date" })), consistency: ConsistencyQuery.properties.consistency },
+  {
+    offset: Type.Optional(Type.String({ maxLength: 64, description: "A metadata offset, or a time: epoch seconds, YYYY-mm-dd_HH:MM:SS (UTC) or an RFC 1123 date" })),
+    consistency: ConsistencyQuery.properties.consistency,
+    format: Type.Optional(MetadataFormatSchema),
+  },
   { additionalProperties: false },
 );
+
+export const BrokerMetadataFetchQuery = Type.Object({ format: Type.Optional(MetadataFormatSchema) }, { additionalProperties: false });
 
 export const LogQuery = Type.Object(
   {
@@ -221,14 +256,15 @@ export const PartitionsAnswer = Type.Object({ partitions: Type.Array(TopicPartit
 export const ProducerWriteAnswer = Type.Object({ producer: ProducerSchema, ...writeProperties });
 export const ProducersAnswer = Type.Object({ producers: Type.Array(ProducerSchema) });
 
-export const BrokerMetadataAnswer = Type.Object({
+const heartbeatProperties = {
   brokerId: Type.Integer(),
   brokerEpoch: Type.Integer({ description: "The broker's current epoch: use it in later requests" }),
   brokerStatus: BrokerStatusSchema,
   heartbeatIntervalMs: Type.Integer(),
   sessionTimeoutMs: Type.Integer(),
-  ...changesProperties,
-});
+};
+export const BrokerMetadataAnswer = Type.Object({ ...heartbeatProperties, ...changesProperties });
+export const BrokerMetadataCompactAnswer = Type.Object({ ...heartbeatProperties, ...compactChangesProperties });
 
 export const LogAnswer = Type.Object({
   records: Type.Array(RecordSchema),
@@ -296,6 +332,9 @@ export type Producer = Static<typeof ProducerSchema>;
 export type MetadataRecordJson = Static<typeof RecordSchema>;
 export type Image = Static<typeof ImageSchema>;
 export type Changes = Static<typeof ChangesSchema>;
+export type MetadataFormat = Static<typeof MetadataFormatSchema>;
+/** As `CompactChangesSchema`, with the partitions typed as the tuples they are. */
+export type CompactChanges = Omit<Static<typeof CompactChangesSchema>, "snapshot"> & { snapshot?: CompactImage };
 export type SnapshotInfo = Static<typeof SnapshotInfoSchema>;
 export type RegisterBrokerRequest = Static<typeof RegisterBrokerBody>;
 export type ChangeBrokerRequest = Static<typeof ChangeBrokerBody>;
@@ -309,6 +348,7 @@ export type TopicWriteAnswerJson = Static<typeof TopicWriteAnswer>;
 export type PartitionWriteAnswerJson = Static<typeof PartitionWriteAnswer>;
 export type ProducerWriteAnswerJson = Static<typeof ProducerWriteAnswer>;
 export type BrokerMetadataAnswerJson = Static<typeof BrokerMetadataAnswer>;
+export type BrokerMetadataCompactAnswerJson = Omit<Static<typeof BrokerMetadataCompactAnswer>, "snapshot"> & { snapshot?: CompactImage };
 export type LogAnswerJson = Static<typeof LogAnswer>;
 export type ClusterStatus = Static<typeof ClusterStatusAnswer>;
 export type ClusterMember = Static<typeof ClusterMemberSchema>;

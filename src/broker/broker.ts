@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BrokerMetadataAnswerJson, BrokerWriteAnswerJson, ChangePartitionRequest, MetadataRecordJson, PartitionWriteAnswerJson, ProducerWriteAnswerJson, TopicPartition, TopicWriteAnswerJson, CreateTopicRequest } from "../api/schemas.js";
+import type { BrokerMetadataAnswerJson, BrokerMetadataCompactAnswerJson, BrokerWriteAnswerJson, ChangePartitionRequest, MetadataRecordJson, PartitionWriteAnswerJson, ProducerWriteAnswerJson, TopicPartition, TopicWriteAnswerJson, CreateTopicRequest } from "../api/schemas.js";
 import type { RegisterBrokerRequest, RegisterProducerRequest, BrokerMetadataFetchRequest } from "../api/schemas.js";
 import { BrokerError } from "./brokerError.js";
 import { GroupCoordinator, groupPartition, offsetRecord, offsetsTopicName } from "./groupCoordinator.js";
@@ -14,7 +14,8 @@ import type { BrokerStatusAnswerJson, CommitOffsetsRequest, ConsumedRecord, Fetc
 /** What the broker asks of the quorum (an `AdminClient`: leader discovery and retries included). */
 export interface QuorumApi {
   registerBroker(request: RegisterBrokerRequest): Promise<BrokerWriteAnswerJson>;
-  brokerMetadataFetch(request: BrokerMetadataFetchRequest): Promise<BrokerMetadataAnswerJson>;
+  /** Asked for in the compact form (src/api/compactImage.ts); an answer in the SPEC form is read as well. */
+  brokerMetadataFetch(request: BrokerMetadataFetchRequest, options: { readonly format: "compact" }): Promise<BrokerMetadataAnswerJson | BrokerMetadataCompactAnswerJson>;
   changePartition(topicName: string, partitionId: number, request: ChangePartitionRequest): Promise<PartitionWriteAnswerJson>;
   registerProducer(request: RegisterProducerRequest): Promise<ProducerWriteAnswerJson>;
   createTopic(request: CreateTopicRequest): Promise<TopicWriteAnswerJson>;
@@ -189,7 +190,7 @@ export class Broker {
   }
 
   private async heartbeat(): Promise<void> {
-    const answer = await this.deps.quorum.brokerMetadataFetch({ brokerId: this.brokerId, brokerEpoch: this.brokerEpoch, offset: this.image.offset });
+    const answer = await this.deps.quorum.brokerMetadataFetch({ brokerId: this.brokerId, brokerEpoch: this.brokerEpoch, offset: this.image.offset }, { format: "compact" });
     if (answer.brokerStatus !== this.brokerStatus) this.deps.log.info({ from: this.brokerStatus, to: answer.brokerStatus, brokerEpoch: answer.brokerEpoch }, "broker status changed");
     this.brokerEpoch = answer.brokerEpoch;
     this.brokerStatus = answer.brokerStatus;
@@ -201,10 +202,11 @@ export class Broker {
    * Deltas are applied record by record, so a replica sees every change of leader in order (a leader
    * named again after someone else led starts a new epoch); a full image is applied at once.
    */
-  private async applyMetadata(answer: BrokerMetadataAnswerJson): Promise<void> {
+  private async applyMetadata(answer: BrokerMetadataAnswerJson | BrokerMetadataCompactAnswerJson): Promise<void> {
     if (answer.kind === "snapshot") {
       const first = this.image.offset === 0;
       this.image = applyChanges(this.image, answer);
+      this.deps.log.info({ offset: this.image.offset, format: "format" in answer ? answer.format : "spec", topicsCount: this.image.topics.size }, "full metadata image applied");
       await this.reconcileAll();
       // A topic missing from a full image was deleted meanwhile: its directory goes with its replicas.
       await (first ? this.metadataLoaded() : this.sweepTopicDirs());

@@ -1,9 +1,11 @@
-import type { Broker, Changes, Image, MetadataRecordJson, TopicPartition } from "../api/schemas.js";
+import { decodeCompactImage } from "../api/compactImage.js";
+import type { Broker, Changes, CompactChanges, Image, MetadataRecordJson, TopicPartition } from "../api/schemas.js";
 
 /**
  * A broker's local copy of the cluster metadata (SPEC §5): brokers and topic partitions as of
  * `offset`, kept up to date from the quorum's answers to its heartbeats — deltas (the records it
- * missed) or, when those are no longer kept, the whole image. Plain data; `applyChanges` returns a new
+ * missed) or, when those are no longer kept, the whole image (asked for in the compact form, read in
+ * either: src/api/compactImage.ts). Plain data; `applyChanges` returns a new
  * image and what changed, so the broker reconciles only the partitions a change touched.
  */
 export interface MetadataImage {
@@ -22,10 +24,11 @@ export interface TopicImage {
 
 export const emptyImage: MetadataImage = { offset: 0, brokers: new Map(), topics: new Map() };
 
-/** Applies one heartbeat answer. */
-export function applyChanges(image: MetadataImage, changes: Changes): MetadataImage {
+/** Applies one heartbeat answer. A full image in the compact form that is not one throws CompactImageError. */
+export function applyChanges(image: MetadataImage, changes: Changes | CompactChanges): MetadataImage {
   if (changes.kind === "snapshot") {
-    return changes.snapshot === undefined ? { ...image, offset: changes.currentOffset } : fromSnapshot(changes.snapshot, changes.currentOffset);
+    if (changes.snapshot === undefined) return { ...image, offset: changes.currentOffset };
+    return "format" in changes && changes.format === "compact" ? fromCompact(changes.snapshot, changes.currentOffset) : fromSnapshot((changes as Changes).snapshot as Image, changes.currentOffset);
   }
   const brokers = new Map(image.brokers);
   const topics = new Map(image.topics);
@@ -41,6 +44,32 @@ function fromSnapshot(snapshot: Image, offset: number): MetadataImage {
     topics.set(topic.name, { name: topic.name, topicUUID: topic.topicUUID, partitions });
   }
   return { offset, brokers, topics };
+}
+
+function fromCompact(snapshot: unknown, offset: number): MetadataImage {
+  const decoded = decodeCompactImage(snapshot, topicPartition);
+  const brokers = new Map(decoded.brokers.map((b) => [b.brokerId, b]));
+  const topics = new Map<string, TopicImage>();
+  for (const topic of decoded.topics) {
+    const partitions = new Map<number, TopicPartition>();
+    for (const partition of topic.partitions) partitions.set(partition.partitionId, partition);
+    topics.set(topic.name, { name: topic.name, topicUUID: topic.topicUUID, partitions });
+  }
+  return { offset, brokers, topics };
+}
+
+/** Fields in the order a PartitionRecord's `{ ...fields, topicName }` has them, so both kinds share one shape. */
+function topicPartition(
+  topic: { readonly name: string; readonly topicUUID: string },
+  partitionId: number,
+  leader: number,
+  partitionEpoch: number,
+  replicas: readonly number[],
+  ISR: readonly number[],
+  removingReplicas: readonly number[],
+  addingReplicas: readonly number[],
+): TopicPartition {
+  return { partitionId, topicUUID: topic.topicUUID, replicas, ISR, removingReplicas, addingReplicas, leader, partitionEpoch, topicName: topic.name } as TopicPartition;
 }
 
 /** Records this image does not hold (producer ids, controller registrations) are skipped. */

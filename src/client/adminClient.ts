@@ -6,6 +6,7 @@ import type {
   AddMemberRequest,
   BrokerAnswer,
   BrokerMetadataAnswerJson,
+  BrokerMetadataCompactAnswerJson,
   ClusterStatus,
   BrokerMetadataFetchRequest,
   BrokersAnswer,
@@ -13,9 +14,11 @@ import type {
   ChangeBrokerRequest,
   ChangePartitionRequest,
   Changes,
+  CompactChanges,
   CreatePartitionRequest,
   CreateTopicRequest,
   LogAnswerJson,
+  MetadataFormat,
   PartitionsAnswer,
   PartitionWriteAnswerJson,
   ProducersAnswer,
@@ -51,6 +54,16 @@ export type TransferLeadershipAnswer = TransferLeadershipAnswerJson;
 export interface ReadOptions {
   /** `stale` reads the answering node's own state without asking the leader. */
   readonly consistency?: "linearizable" | "stale";
+}
+
+/**
+ * How a MetadataFetch answer writes a full image: `spec` (the default) as SPEC §4 has it, `compact`
+ * with partitions as tuples under their topic (src/api/compactImage.ts; decode it with
+ * `decodeCompactImage`). A controller that does not know the flag answers the SPEC form, so a caller
+ * asking for `compact` reads either, by the answer's `format`.
+ */
+export interface FormatOptions {
+  readonly format: MetadataFormat;
 }
 
 /** Snapshots belong to one node: `node` is its base URL; the leader when absent. */
@@ -238,13 +251,17 @@ export class AdminClient {
   }
 
   /** A broker's heartbeat; repeating one only renews its session again, so it is retried like a read. */
-  brokerMetadataFetch(request: BrokerMetadataFetchRequest): Promise<BrokerMetadataAnswerJson> {
-    return this.call({ method: "POST", path: "/v1/broker-mgmt/metadata-fetch", body: request, idempotent: true });
+  brokerMetadataFetch(request: BrokerMetadataFetchRequest): Promise<BrokerMetadataAnswerJson>;
+  brokerMetadataFetch(request: BrokerMetadataFetchRequest, options: FormatOptions): Promise<BrokerMetadataAnswerJson | BrokerMetadataCompactAnswerJson>;
+  brokerMetadataFetch(request: BrokerMetadataFetchRequest, options?: FormatOptions): Promise<BrokerMetadataAnswerJson | BrokerMetadataCompactAnswerJson> {
+    return this.call({ method: "POST", path: `/v1/broker-mgmt/metadata-fetch${query({ format: options?.format })}`, body: request, idempotent: true });
   }
 
   /** Topics, partitions and brokers changed since `offset` (an offset, or a time as SPEC §4.1 lists them). */
-  clientMetadata(options: ReadOptions & { readonly offset?: number | string } = {}): Promise<Changes> {
-    return this.read(`/v1/client-mgmt/metadata${query({ offset: options.offset, consistency: options.consistency })}`);
+  clientMetadata(options?: ReadOptions & { readonly offset?: number | string; readonly format?: "spec" }): Promise<Changes>;
+  clientMetadata(options: ReadOptions & { readonly offset?: number | string } & FormatOptions): Promise<Changes | CompactChanges>;
+  clientMetadata(options: ReadOptions & { readonly offset?: number | string; readonly format?: MetadataFormat } = {}): Promise<Changes | CompactChanges> {
+    return this.read(`/v1/client-mgmt/metadata${query({ offset: options.offset, consistency: options.consistency, format: options.format })}`);
   }
 
   log(options: ReadOptions & { readonly fromOffset?: number; readonly limit?: number } = {}): Promise<LogAnswerJson> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Changes, CreateTopicRequest, TopicWriteAnswerJson } from "../api/schemas.js";
+import { compactImage } from "../api/compactImage.js";
+import type { Changes, CompactChanges, CreateTopicRequest, TopicWriteAnswerJson } from "../api/schemas.js";
 import { AdminError } from "./adminError.js";
 import { ClientError } from "./clientError.js";
 import { applyChanges, ClusterMetadata, emptyMetadataView } from "./clusterMetadata.js";
@@ -25,7 +26,7 @@ function snapshot(currentOffset: number, topics: { name: string; partitions: Ret
 }
 
 /** A metadata source answering from a list of answers (the last one repeats), recording what it was asked. */
-function source(answers: Changes[], create?: (request: CreateTopicRequest) => TopicWriteAnswerJson): MetadataSource & { readonly asked: unknown[]; readonly created: CreateTopicRequest[] } {
+function source(answers: (Changes | CompactChanges)[], create?: (request: CreateTopicRequest) => TopicWriteAnswerJson): MetadataSource & { readonly asked: unknown[]; readonly created: CreateTopicRequest[] } {
   const asked: unknown[] = [];
   const created: CreateTopicRequest[] = [];
   return {
@@ -33,7 +34,7 @@ function source(answers: Changes[], create?: (request: CreateTopicRequest) => To
     created,
     clientMetadata: async (options) => {
       asked.push(options);
-      return answers[Math.min(asked.length, answers.length) - 1] as Changes;
+      return answers[Math.min(asked.length, answers.length) - 1] as Changes | CompactChanges;
     },
     createTopic: async (request) => {
       created.push(request);
@@ -106,7 +107,23 @@ describe("ClusterMetadata", () => {
     assert.equal(metadata.leaderUrl("t", 7), undefined, "no such partition");
     await metadata.refresh();
     assert.equal(metadata.leaderUrl("t", 1), "http://127.0.0.1:9201");
-    assert.deepEqual(admin.asked, [{ consistency: "stale" }, { consistency: "stale", offset: 5 }]);
+    assert.deepEqual(admin.asked, [
+      { consistency: "stale", format: "compact" },
+      { consistency: "stale", format: "compact", offset: 5 },
+    ]);
+  });
+
+  test("reads a full image in the compact form it asks for; a malformed one fails the refresh with BAD_RESPONSE naming the member", async () => {
+    const time = manualTime();
+    const answer = snapshot(5, [{ name: "t", partitions: [partition(0, 2), partition(1, -1)] }]);
+    const compact = JSON.parse(JSON.stringify({ kind: "snapshot", currentOffset: 5, format: "compact", snapshot: compactImage(answer.snapshot ?? { brokers: [], topics: [] }) })) as CompactChanges;
+    const metadata = new ClusterMetadata({ admin: source([compact]), ...time });
+    assert.deepEqual(await metadata.refresh(), applyChanges(emptyMetadataView, answer));
+    assert.equal(metadata.leaderUrl("t", 0), "http://127.0.0.1:9202");
+    const malformed = { ...compact, snapshot: { brokers: [], topics: [{ name: "t", topicUUID: uuid, partitions: [[0, 2, 0, [1, 2]]] }] } } as unknown as CompactChanges;
+    const failing = new ClusterMetadata({ admin: source([malformed]), ...time });
+    await assert.rejects(failing.refresh(), (error: unknown) => error instanceof ClientError && error.code === "BAD_RESPONSE" && error.field === "snapshot.topics[0].partitions[0]");
+    assert.equal(failing.view(), emptyMetadataView, "the view is left as it was");
   });
 
   test("callers during a refresh share it, and refreshes are at least refreshIntervalMsMin apart", async () => {

@@ -1,12 +1,14 @@
 import { setTimeout as sleepMs } from "node:timers/promises";
-import type { Changes, CreateTopicRequest, Topic, TopicWriteAnswerJson } from "../api/schemas.js";
+import { CompactImageError, decodeCompactImage } from "../api/compactImage.js";
+import type { Changes, CompactChanges, CreateTopicRequest, MetadataFormat, Topic, TopicWriteAnswerJson } from "../api/schemas.js";
 import { AdminError } from "./adminError.js";
 import { ClientError } from "./clientError.js";
 
 /**
  * The client's view of the data plane: brokers and topic partitions as the controllers know them
- * (`GET /v1/client-mgmt/metadata`, stale reads are fine: a broker that is not the leader says so and
- * the view is refreshed). The view is plain data, folded from the controllers' answers by
+ * (`GET /v1/client-mgmt/metadata?format=compact`, stale reads are fine: a broker that is not the leader
+ * says so and the view is refreshed). A full image comes in the compact form (partitions as tuples, a
+ * fraction of the SPEC form's size); an answer in the SPEC form is read as well. The view is plain data, folded from the controllers' answers by
  * `applyChanges`; `ClusterMetadata` keeps one up to date for a producer or consumer.
  */
 
@@ -44,7 +46,7 @@ export const emptyMetadataView: MetadataView = { offset: 0, brokers: new Map(), 
 
 /** What the client needs of the controllers: `AdminClient` is one. */
 export interface MetadataSource {
-  clientMetadata(options: { readonly consistency?: "linearizable" | "stale"; readonly offset?: number | string }): Promise<Changes>;
+  clientMetadata(options: { readonly consistency?: "linearizable" | "stale"; readonly offset?: number | string; readonly format: MetadataFormat }): Promise<Changes | CompactChanges>;
   createTopic(request: CreateTopicRequest): Promise<TopicWriteAnswerJson>;
 }
 
@@ -148,11 +150,12 @@ export class ClusterMetadata {
     }
     this.lastRefreshMs = this.nowMs();
     try {
-      const changes = await this.admin.clientMetadata({ consistency: "stale", ...(this.current.offset > 0 ? { offset: this.current.offset } : {}) });
+      const changes = await this.admin.clientMetadata({ consistency: "stale", format: "compact", ...(this.current.offset > 0 ? { offset: this.current.offset } : {}) });
       this.current = applyChanges(this.current, changes);
       return this.current;
     } catch (error) {
       if (error instanceof AdminError) throw ClientError.fromAdmin(error);
+      if (error instanceof CompactImageError) throw new ClientError("BAD_RESPONSE", 200, error.message, { field: error.path });
       throw error;
     }
   }
@@ -180,12 +183,22 @@ export class ClusterMetadata {
 
 /**
  * The view after `changes`: a snapshot replaces it, a delta's records are applied in order. An answer
- * from a controller that is behind this view (its `currentOffset` is lower) is ignored. Pure.
+ * from a controller that is behind this view (its `currentOffset` is lower) is ignored. Pure. A full
+ * image in the compact form that is not one throws CompactImageError.
  */
-export function applyChanges(view: MetadataView, changes: Changes): MetadataView {
+export function applyChanges(view: MetadataView, changes: Changes | CompactChanges): MetadataView {
   if (changes.currentOffset < view.offset) return view;
+  if (changes.kind === "snapshot" && "format" in changes && changes.format === "compact") {
+    if (changes.snapshot === undefined) return { offset: changes.currentOffset, brokers: new Map(), topics: new Map() };
+    const image = decodeCompactImage(changes.snapshot, compactPartitionInfo);
+    return {
+      offset: changes.currentOffset,
+      brokers: new Map(image.brokers.map((b) => [b.brokerId, brokerInfo(b.brokerId, b.brokerHost, b.brokerPort, b.brokerStatus)])),
+      topics: new Map(image.topics.map((t) => [t.name, { name: t.name, topicUUID: t.topicUUID, partitions: inIdOrder(t.partitions) }])),
+    };
+  }
   if (changes.kind === "snapshot") {
-    const image = changes.snapshot ?? { brokers: [], topics: [] };
+    const image = (changes as Changes).snapshot ?? { brokers: [], topics: [] };
     return {
       offset: changes.currentOffset,
       brokers: new Map(image.brokers.map((b) => [b.brokerId, brokerInfo(b.brokerId, b.brokerHost, b.brokerPort, b.brokerStatus)])),
@@ -239,6 +252,18 @@ function brokerInfo(brokerId: number, host: string, port: number, status: string
   // An IPv6 literal needs brackets in a URL.
   const hostPart = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return { brokerId, url: `http://${hostPart}:${port}`, status };
+}
+
+function compactPartitionInfo(_topic: unknown, partition: number, leader: number, partitionEpoch: number, replicas: readonly number[], isr: readonly number[]): PartitionInfo {
+  return { partition, leader, partitionEpoch, replicas, isr };
+}
+
+/** The answer's partitions are in id order already; a copy is sorted only if they are not. */
+function inIdOrder(partitions: readonly PartitionInfo[]): readonly PartitionInfo[] {
+  for (let i = 1; i < partitions.length; i++) {
+    if ((partitions[i - 1] as PartitionInfo).partition > (partitions[i] as PartitionInfo).partition) return [...partitions].sort((a, b) => a.partition - b.partition);
+  }
+  return partitions;
 }
 
 function topicInfo(topic: Topic): TopicInfo {

@@ -214,3 +214,32 @@ test("deleting a topic removes its directories from every broker, also from one 
     await waitFor(`broker ${stopped} to remove the logs of ${topic}, deleted while it was down`, async () => (existsSync(topicDir(stopped)) ? undefined : true), { timeoutMs: setupTimeoutMs, intervalMs: 50 });
   });
 });
+
+test("a broker restarted after the controllers compacted their logs loads the full image in the compact form and rejoins its partitions' ISRs", { timeout: 120_000 }, async () => {
+  await withLogsOnFailure(async () => {
+    const topic = "compacted";
+    await createTopic(topic);
+    const producer = new Producer({ controllers: brokers.controllerUrls(), autoCreateTopics: false });
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send({ topic, value: `c-${i}` })));
+    } finally {
+      await producer.close();
+    }
+    const restarted = brokerIds[brokerIds.length - 1];
+    assert(restarted !== undefined);
+    await brokers.terminate(restarted);
+    // Every controller compacts its log: a broker that starts from offset 0 is older than every
+    // history, so its first heartbeat is answered with the whole image.
+    for (const url of brokers.controllerUrls()) await admin.takeSnapshot({ node: url });
+
+    await brokers.startBroker(restarted);
+    await waitFor(`broker ${restarted} to apply a full image in the compact form`, async () => ((await brokers.logTail(restarted, 500)).split("\n").some((line) => line.includes("full metadata image applied") && line.includes('"format":"compact"')) ? true : undefined), { timeoutMs: setupTimeoutMs, intervalMs: 100 });
+    await waitFor(`broker ${restarted} back in every ISR of ${topic}`, async () => {
+      const answer = await admin.getTopic(topic).catch(() => undefined);
+      return answer !== undefined && answer.topic.partitions.length === 3 && answer.topic.partitions.every((p) => p.ISR.includes(restarted)) ? true : undefined;
+    }, { timeoutMs: setupTimeoutMs, intervalMs: 100 });
+    const status = await brokers.status(restarted);
+    assert.deepEqual(status.partitions.filter((p) => p.topic === topic).map((p) => p.partition).sort(), [0, 1, 2]);
+    assert.equal((await consumeAll(topic, 30)).length, 30);
+  });
+});
