@@ -1,6 +1,10 @@
 // The scale bench: a metadata image of a million partitions. How long a controller takes to load its
 // snapshot, how much memory it holds, and how long a broker's and a client's full MetadataFetch take.
 import { readFile, writeFile } from "node:fs/promises";
+import type { MetadataFormat } from "../api/schemas.js";
+import { applyChanges as applyToBrokerImage, emptyImage } from "../broker/metadataImage.js";
+import { AdminClient } from "../client/adminClient.js";
+import { applyChanges as applyToClientView, emptyMetadataView } from "../client/clusterMetadata.js";
 import { Cluster } from "../e2e/harness.js";
 import { httpRequest } from "../e2e/http.js";
 import type { HttpResult } from "../e2e/http.js";
@@ -45,9 +49,10 @@ export const scaleUsage = `Usage: npm run bench -- scale [--partitions N] [--per
 
 Starts ${nodesCount} controllers on 127.0.0.1 (data in a temp dir), registers ${brokerIds.length} brokers (the bench heartbeats
 for them), creates N partitions (replication factor ${replicationFactor}) in topics of --per-topic partitions each, then
-measures: a broker's full MetadataFetch and a client's full metadata read (request to parsed answer,
-with the answer's size), a snapshot of the leader, the leader's resident memory, and the time a
-restarted follower takes from spawn until it has loaded its snapshot and caught up.
+measures: a broker's full MetadataFetch and a client's full metadata read, each in the SPEC form and in
+the compact form (request to parsed JSON, request to YAKt's broker image or client view, and the
+answer's size), a snapshot of the leader, the leader's resident memory, and the time a restarted
+follower takes from spawn until it has loaded its snapshot and caught up.
 
   --partitions N     partitions in all, 1 to ${limits.metadata.partitionsCountMax} (default ${partitionsCountDefault})
   --per-topic N      partitions per topic, 1 to 10000 (default ${partitionsPerTopicCountDefault})
@@ -73,8 +78,10 @@ export interface ScaleResult {
   readonly partitionsCount: number;
   readonly topicsCount: number;
   readonly createMs: number;
-  readonly brokerFetch: Fetched;
-  readonly clientFetch: Fetched;
+  /** A broker's full MetadataFetch, in each format. */
+  readonly brokerFetch: Readonly<Record<MetadataFormat, Fetched>>;
+  /** A client's full metadata read, in each format. */
+  readonly clientFetch: Readonly<Record<MetadataFormat, Fetched>>;
   readonly snapshot: { readonly takeMs: number; readonly bytes: number; readonly index: number };
   readonly leaderRssBytes: number;
   /** From spawning a stopped follower to its applied index reaching the commit index it was stopped at. */
@@ -88,10 +95,13 @@ export interface ScaleResult {
 }
 
 interface Fetched {
+  /** Request to the answer's JSON parsed (JSON.parse of the whole text). */
   readonly ms: number;
   readonly bytes: number;
   /** Requests sent, the successful one included. */
   readonly attemptsCount: number;
+  /** Request to the image YAKt's broker (or the view its client) builds from the answer: AdminClient and the decode. */
+  readonly decodedMs: number;
 }
 
 /** Runs the bench, printing progress; always stops every controller it started. */
@@ -112,10 +122,28 @@ export async function runScale(options: ScaleOptions, print: (line: string) => v
     const createMs = performance.now() - createStartMs;
     print(`created ${options.partitionsCount} partitions in ${topicsCount} topics in ${seconds(createMs)}`);
 
-    const brokerFetch = await timed(`${leaderUrl}/v1/broker-mgmt/metadata-fetch`, { method: "POST", body: { brokerId: 1, brokerEpoch: beating.epochOf(1), offset: 0 } });
-    print(`broker full MetadataFetch: ${seconds(brokerFetch.ms)}, ${mebibytes(brokerFetch.bytes)}${retried(brokerFetch)}`);
-    const clientFetch = await timed(`${leaderUrl}/v1/client-mgmt/metadata?offset=0`, { method: "GET" });
-    print(`client full metadata: ${seconds(clientFetch.ms)}, ${mebibytes(clientFetch.bytes)}${retried(clientFetch)}`);
+    const brokerRequest = { brokerId: 1, brokerEpoch: beating.epochOf(1), offset: 0 };
+    const admin = new AdminClient({ controllers: [leaderUrl], requestTimeoutMs, attemptsMax: fetchAttemptsMax });
+    const brokerFetch = await inEachFormat(async (format) => {
+      const parsed = await timed(`${leaderUrl}/v1/broker-mgmt/metadata-fetch${formatQuery(format, "?")}`, { method: "POST", body: brokerRequest });
+      const decodedMs = await decodeTimed(async () => {
+        const answer = format === "spec" ? await admin.brokerMetadataFetch(brokerRequest) : await admin.brokerMetadataFetch(brokerRequest, { format });
+        assert(answer.kind === "snapshot" && ("format" in answer ? answer.format : "spec") === format, `a full image in the ${format} form`);
+        return applyToBrokerImage(emptyImage, answer).topics.size;
+      }, topicsCount);
+      print(`broker full MetadataFetch (${format}): ${mebibytes(parsed.bytes)}; parsed in ${seconds(parsed.ms)}${retried(parsed)}, broker image in ${seconds(decodedMs)}`);
+      return { ...parsed, decodedMs };
+    });
+    const clientFetch = await inEachFormat(async (format) => {
+      const parsed = await timed(`${leaderUrl}/v1/client-mgmt/metadata?offset=0${formatQuery(format, "&")}`, { method: "GET" });
+      const decodedMs = await decodeTimed(async () => {
+        const changes = format === "spec" ? await admin.clientMetadata({ offset: 0 }) : await admin.clientMetadata({ offset: 0, format });
+        assert(changes.kind === "snapshot" && ("format" in changes ? changes.format : "spec") === format, `a full image in the ${format} form`);
+        return applyToClientView(emptyMetadataView, changes).topics.size;
+      }, topicsCount);
+      print(`client full metadata (${format}): ${mebibytes(parsed.bytes)}; parsed in ${seconds(parsed.ms)}${retried(parsed)}, client view in ${seconds(decodedMs)}`);
+      return { ...parsed, decodedMs };
+    });
 
     const snapshotStartMs = performance.now();
     const taken = json(await post(`${leaderUrl}/v1/snapshots`, {}));
@@ -206,7 +234,7 @@ async function createTopics(leaderUrl: string, options: ScaleOptions, topicsCoun
  * as a client would; the time covers the retries. The size is of the JSON text (the answer is streamed,
  * without a length).
  */
-async function timed(url: string, init: { readonly method: "GET" | "POST"; readonly body?: unknown }): Promise<Fetched> {
+async function timed(url: string, init: { readonly method: "GET" | "POST"; readonly body?: unknown }): Promise<Omit<Fetched, "decodedMs">> {
   const startMs = performance.now();
   for (let attempt = 1; ; attempt++) {
     const response = await fetch(url, {
@@ -224,6 +252,29 @@ async function timed(url: string, init: { readonly method: "GET" | "POST"; reado
     assert(typeof answer === "object" && answer !== null, "an answer object");
     return { ms: performance.now() - startMs, bytes: Buffer.byteLength(text), attemptsCount: attempt };
   }
+}
+
+const formats: readonly MetadataFormat[] = ["spec", "compact"];
+
+async function inEachFormat(measure: (format: MetadataFormat) => Promise<Fetched>): Promise<Record<MetadataFormat, Fetched>> {
+  const spec = await measure("spec");
+  const compact = await measure("compact");
+  assert(formats.length === 2, "two formats");
+  return { spec, compact };
+}
+
+/** `?format=` for the compact form; nothing for the SPEC form, which is the default. */
+function formatQuery(format: MetadataFormat, separator: "?" | "&"): string {
+  return format === "spec" ? "" : `${separator}format=${format}`;
+}
+
+/** Request to decoded image through YAKt's own client code; checks that every topic made it. */
+async function decodeTimed(fetchAndDecode: () => Promise<number>, topicsCount: number): Promise<number> {
+  const startMs = performance.now();
+  const decodedTopicsCount = await fetchAndDecode();
+  const ms = performance.now() - startMs;
+  assert(decodedTopicsCount === topicsCount, `the decoded image must hold ${topicsCount} topics: current value is ${decodedTopicsCount}`);
+  return ms;
 }
 
 /** The longest the node's event loop was held since the last scrape of its metrics (prom-client's monitor). */
@@ -262,7 +313,7 @@ async function rssBytes(pid: number | undefined): Promise<number> {
   return Number(kib) * 1024;
 }
 
-function retried(fetched: Fetched): string {
+function retried(fetched: { readonly attemptsCount: number }): string {
   return fetched.attemptsCount === 1 ? "" : ` (${fetched.attemptsCount} requests: the first answered 503)`;
 }
 
