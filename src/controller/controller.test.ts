@@ -56,10 +56,11 @@ class TestCluster {
   constructor(
     readonly ids: readonly NodeId[],
     readonly snapshot: SnapshotSettings = noSnapshots,
+    readonly makeKv: () => KvStateMachine = () => new KvStateMachine(),
   ) {}
 
-  static async start(ids: readonly NodeId[], snapshot: SnapshotSettings = noSnapshots): Promise<TestCluster> {
-    const cluster = new TestCluster(ids, snapshot);
+  static async start(ids: readonly NodeId[], snapshot: SnapshotSettings = noSnapshots, makeKv?: () => KvStateMachine): Promise<TestCluster> {
+    const cluster = new TestCluster(ids, snapshot, makeKv);
     for (const id of ids) {
       const dir = await mkdtemp(join(tmpdir(), `yakt-controller-${id}-`));
       dirs.push(dir);
@@ -83,7 +84,7 @@ class TestCluster {
 
   async boot(id: NodeId, dir: string, wrap: (storage: RaftStorage) => ControllerStorage = (s) => s, voters: readonly NodeId[] = this.ids): Promise<TestNode> {
     const { storage, initialState } = await RaftStorage.open(dir);
-    const kv = new KvStateMachine();
+    const kv = this.makeKv();
     const cutOff = new Set<NodeId>();
     const transport = this.transportOf(id);
     const node: TestNode = { id, dir, kv, storage, transport, cutOff, fatal: undefined, controller: undefined as never };
@@ -147,6 +148,38 @@ class TestCluster {
 }
 
 const put = (node: TestNode, key: string, value: string) => node.controller.propose(encodeKvPut(key, value));
+
+/**
+ * A key-value state machine whose snapshot is encoded a step at a time, as the metadata state machine's
+ * is: the bytes are captured when the encoding starts, and `held` keeps it from finishing.
+ */
+class SteppedKv extends KvStateMachine {
+  held = false;
+  stepsCount = 0;
+
+  snapshotInSteps(): { readonly offset: number; step(): boolean; bytes(): Uint8Array } {
+    const offset = this.appliedIndex;
+    const data = this.snapshot();
+    let stepsLeft = 3;
+    return {
+      offset,
+      step: () => {
+        this.stepsCount++;
+        return !this.held && --stepsLeft <= 0;
+      },
+      bytes: () => data,
+    };
+  }
+}
+
+function steppedKv(node: TestNode): SteppedKv {
+  assert.ok(node.kv instanceof SteppedKv);
+  return node.kv;
+}
+
+function kvEntries(snapshot: Snapshot): [string, { value: string }][] {
+  return JSON.parse(new TextDecoder().decode(snapshot.data)) as [string, { value: string }][];
+}
 
 async function rejection(promise: Promise<unknown>): Promise<ControllerError> {
   try {
@@ -326,6 +359,70 @@ describe("Controller", () => {
     // Key k<j> was last written by put number 40 + j (j < 5) or 30 + j.
     for (let j = 0; j < 10; j++) assert.equal(restarted.kv.get(`k${j}`)?.value, `v${j < 5 ? 40 + j : 30 + j}`);
     await cluster.stopAll();
+  });
+
+  test("a snapshot encoded in steps runs beside the Ready loop: writes commit between its steps, and it holds the state at the index it started at", async () => {
+    const cluster = await TestCluster.start([1], noSnapshots, () => new SteppedKv());
+    const leader = await cluster.electLeader(1);
+    for (let i = 0; i < 5; i++) await put(leader, `k${i}`, "before");
+    const kv = steppedKv(leader);
+    kv.held = true;
+    const startIndex = kv.appliedIndex;
+    const taken = leader.controller.snapshotNow();
+    await until(() => kv.stepsCount > 0, "the encoding to start");
+    // Held in the middle of the encoding, the node still commits and applies writes.
+    void put(leader, "k0", "during");
+    await until(() => kv.get("k0")?.value === "during", "a write to be applied while the snapshot is encoded");
+    assert.ok(kv.stepsCount > 1, "the encoding went on a step a turn");
+    assert.equal(leader.controller.status().snapshotIndex, 0, "no snapshot until the encoding ends");
+    kv.held = false;
+    const snapshot = await taken;
+    assert.equal(snapshot.meta.index, startIndex);
+    assert.equal(leader.controller.status().snapshotIndex, startIndex);
+    assert.deepEqual(kvEntries(snapshot).map(([key, { value }]) => `${key}=${value}`), ["k0=before", "k1=before", "k2=before", "k3=before", "k4=before"]);
+    await cluster.crash(1);
+    const restarted = await cluster.boot(1, leader.dir);
+    assert.ok(restarted.kv.appliedIndex >= startIndex, `state restored from the snapshot at ${restarted.kv.appliedIndex}`);
+    await cluster.electLeader(1);
+    assert.equal(restarted.kv.get("k0")?.value, "during", "the write after the snapshot's index comes back from the log");
+    await cluster.stopAll();
+  });
+
+  test("a snapshot asked for while one is encoded in steps is answered by the next, which covers everything applied when it was asked", async () => {
+    const cluster = await TestCluster.start([1], noSnapshots, () => new SteppedKv());
+    const leader = await cluster.electLeader(1);
+    await put(leader, "a", "1");
+    const kv = steppedKv(leader);
+    kv.held = true;
+    const firstIndex = kv.appliedIndex;
+    const first = leader.controller.snapshotNow();
+    await until(() => kv.stepsCount > 0, "the encoding to start");
+    void put(leader, "a", "2");
+    await until(() => kv.get("a")?.value === "2", "a write while the first is encoded");
+    const secondIndex = kv.appliedIndex;
+    const second = leader.controller.snapshotNow();
+    kv.held = false;
+    assert.equal((await first).meta.index, firstIndex);
+    const secondSnapshot = await second;
+    assert.equal(secondSnapshot.meta.index, secondIndex);
+    assert.deepEqual(kvEntries(secondSnapshot).map(([key, { value }]) => `${key}=${value}`), ["a=2"]);
+    await cluster.stopAll();
+  });
+
+  test("stopping while a snapshot is encoded in steps fails its waiters with STOPPING and ends the encoding", async () => {
+    const cluster = await TestCluster.start([1], noSnapshots, () => new SteppedKv());
+    const leader = await cluster.electLeader(1);
+    await put(leader, "a", "1");
+    const kv = steppedKv(leader);
+    kv.held = true;
+    const pending = rejection(leader.controller.snapshotNow());
+    await until(() => kv.stepsCount > 0, "the encoding to start");
+    await cluster.crash(1);
+    assert.equal((await pending).code, "STOPPING");
+    await until(() => true, "a turn");
+    const stepsAfterStop = kv.stepsCount;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(kv.stepsCount, stepsAfterStop, "no step after the stop");
   });
 
   test("a snapshot is also taken once snapshotBytes of entry data were applied, whatever the entry count", async () => {

@@ -153,6 +153,13 @@ export class Controller<Result> {
   private appliedSinceSnapshotBytes = 0;
   private snapshotRequested = false;
   private readonly snapshotWaiters: { readonly resolve: (snapshot: Snapshot) => void; readonly reject: (error: ControllerError) => void }[] = [];
+  /**
+   * A snapshot being encoded a step at a time beside the Ready loop (`encodeInSteps`), and how many of
+   * `snapshotWaiters` (the first ones) it answers; at most one at a time.
+   */
+  private encoding: { readonly offset: number; readonly waitersCount: number } | undefined;
+  /** An encoded snapshot waiting for the Ready loop to compact the log with it. */
+  private encoded: { readonly offset: number; readonly data: Uint8Array; readonly waitersCount: number } | undefined;
 
   constructor(options: ControllerOptions<Result>) {
     this.id = options.id;
@@ -333,16 +340,20 @@ export class Controller<Result> {
     this.snapshotRequested = true;
     return new Promise((resolve, reject) => {
       this.snapshotWaiters.push({ resolve, reject });
-      if (this.readyRunning) return;
-      // No Ready in flight: take it here, in the same order a Ready loop would.
-      this.readyRunning = true;
-      this.readyLoopDone = this.maybeSnapshot()
-        .catch((error: unknown) => this.fail(error))
-        .finally(() => {
-          this.readyRunning = false;
-          this.schedulePump();
-        });
+      this.snapshotWhenIdle();
     });
+  }
+
+  /** With no Ready in flight, runs the snapshot step here, in the same order a Ready loop would. */
+  private snapshotWhenIdle(): void {
+    if (this.readyRunning || this.stopped()) return;
+    this.readyRunning = true;
+    this.readyLoopDone = this.maybeSnapshot()
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.readyRunning = false;
+        this.schedulePump();
+      });
   }
 
   /** The latest snapshot this node holds (its index is 0 before the first). */
@@ -402,6 +413,9 @@ export class Controller<Result> {
     } finally {
       this.readyRunning = false;
     }
+    // A snapshot encoded, or asked for, after the last Ready's snapshot step is dealt with now rather
+    // than at the next Ready (which an idle node may not have for a while).
+    if (this.encoded !== undefined || (this.snapshotRequested && this.encoding === undefined)) this.snapshotWhenIdle();
   }
 
   /** Executes one Ready in the order its contract gives (see `Ready` in raft/types.ts). */
@@ -494,8 +508,20 @@ export class Controller<Result> {
     }
   }
 
-  /** Snapshots the state machine and compacts the log once enough was applied since the last one. */
+  /**
+   * Snapshots the state machine and compacts the log once enough was applied since the last one. A state
+   * machine that encodes in steps is encoded beside the Ready loop (`encodeInSteps`): Readies go on being
+   * handled meanwhile, and the log is compacted here, in the loop's order, once the bytes are ready.
+   */
   private async maybeSnapshot(): Promise<void> {
+    const encoded = this.encoded;
+    if (encoded !== undefined) {
+      this.encoded = undefined;
+      await this.takeSnapshot(encoded.offset, encoded.data);
+      this.settleSnapshotWaiters(encoded.waitersCount);
+    }
+    // One encoding at a time: a request that comes meanwhile is served by the next (it keeps `snapshotRequested`).
+    if (this.encoding !== undefined) return;
     const settings = this.snapshotSettings;
     const due = this.snapshotRequested || this.appliedSinceSnapshotCount >= settings.snapshotEntriesCount || this.appliedSinceSnapshotBytes >= settings.snapshotBytes;
     this.snapshotRequested = false;
@@ -503,19 +529,48 @@ export class Controller<Result> {
       this.settleSnapshotWaiters();
       return;
     }
-    await this.takeSnapshot();
-    this.settleSnapshotWaiters();
+    const steps = this.stateMachine.snapshotInSteps?.();
+    if (steps === undefined) {
+      await this.takeSnapshot(this.stateMachine.appliedIndex, this.stateMachine.snapshot());
+      this.settleSnapshotWaiters();
+      return;
+    }
+    assert(steps.offset === this.stateMachine.appliedIndex, `a snapshot in steps must start at the applied index ${this.stateMachine.appliedIndex}: current value is ${steps.offset}`);
+    this.appliedSinceSnapshotCount = 0;
+    this.appliedSinceSnapshotBytes = 0;
+    this.encoding = { offset: steps.offset, waitersCount: this.snapshotWaiters.length };
+    void this.encodeInSteps(steps);
   }
 
-  private async takeSnapshot(): Promise<void> {
-    const index = this.stateMachine.appliedIndex;
-    const compacted = this.raft.compact(index, this.stateMachine.snapshot());
+  /** Encodes a step per event-loop turn; the next `maybeSnapshot` compacts the log with the result. */
+  private async encodeInSteps(steps: { readonly offset: number; step(): boolean; bytes(): Uint8Array }): Promise<void> {
+    const encoding = this.encoding;
+    assert(encoding !== undefined, "an encoding in progress");
+    try {
+      while (!steps.step()) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped()) return;
+      }
+      this.encoded = { offset: encoding.offset, data: steps.bytes(), waitersCount: encoding.waitersCount };
+    } catch (error) {
+      this.fail(error);
+      return;
+    } finally {
+      this.encoding = undefined;
+    }
+    this.snapshotWhenIdle();
+  }
+
+  private async takeSnapshot(index: number, data: Uint8Array): Promise<void> {
+    const compacted = this.raft.compact(index, data);
     if (!compacted.ok) {
       this.log.warn({ index, code: compacted.error.code }, "snapshot refused");
       return;
     }
-    this.appliedSinceSnapshotCount = 0;
-    this.appliedSinceSnapshotBytes = 0;
+    if (index === this.stateMachine.appliedIndex) {
+      this.appliedSinceSnapshotCount = 0;
+      this.appliedSinceSnapshotBytes = 0;
+    }
     const snapshot = this.raft.snapshot();
     await this.storage.saveAppSnapshot(snapshot);
     await this.storage.compact(index);
@@ -623,9 +678,10 @@ export class Controller<Result> {
     }
   }
 
-  private settleSnapshotWaiters(): void {
+  /** Answers the first `count` waiters (all by default) with the latest snapshot. */
+  private settleSnapshotWaiters(count = this.snapshotWaiters.length): void {
     const snapshot = this.raft.snapshot();
-    for (const waiter of this.snapshotWaiters.splice(0)) waiter.resolve(snapshot);
+    for (const waiter of this.snapshotWaiters.splice(0, count)) waiter.resolve(snapshot);
   }
 
   private failAll(error: ControllerError): void {

@@ -14,6 +14,12 @@ export interface StateMachine<Result> {
   apply(entry: Entry): Result;
   /** The state as bytes, at `appliedIndex`. */
   snapshot(): Uint8Array;
+  /**
+   * Optional: the snapshot at `appliedIndex` (as `offset`), encoded a step at a time — `step()` until it
+   * returns true, then `bytes()` — while later entries are applied in between. The controller then encodes
+   * large states beside its Ready loop instead of holding the event loop for the whole encoding.
+   */
+  snapshotInSteps?(): { readonly offset: number; step(): boolean; bytes(): Uint8Array };
   /** Replaces the whole state with a snapshot's (empty data is the empty state). */
   restore(data: Uint8Array, index: number): void;
   /** Optional: the log was compacted up to `index`, after this node's own snapshot there. */

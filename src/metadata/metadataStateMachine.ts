@@ -12,7 +12,8 @@ import { getBroker, getTopic, getTopicByUUID, listBrokers, listControllers, list
 import type { Broker, ControllerRegistration, ProducerIds } from "./records.js";
 import { isControllerRecord } from "./records.js";
 import type { ApplyResult, Rejection, TopicView } from "./results.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import type { SnapshotEncoder } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot, snapshotEncoder } from "./snapshot.js";
 import type { MetadataState } from "./state.js";
 import { createMetadataState } from "./state.js";
 
@@ -87,6 +88,14 @@ export class MetadataStateMachine implements ReplicatedStateMachine<ApplyResult 
 
   snapshot(): Uint8Array {
     return encodeSnapshot(this.state);
+  }
+
+  /**
+   * The snapshot at `appliedIndex`, to encode a step at a time while entries go on being applied: the
+   * encoder holds the state as it is now (snapshot.ts), and its bytes are what `snapshot()` gives now.
+   */
+  snapshotInSteps(): SnapshotEncoder {
+    return snapshotEncoder(this.state);
   }
 
   restore(data: Uint8Array, index: number): void {

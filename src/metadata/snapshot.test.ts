@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { MetadataCommand } from "./commands.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import type { Partition } from "./records.js";
+import { decodeSnapshot, encodeSnapshot, snapshotEncoder } from "./snapshot.js";
 import type { MetadataState } from "./state.js";
+import { partitionsInOrder, sortedNumbers, sortedStrings, topicsInOrder } from "./state.js";
 import type { Driver } from "./testing.js";
 import { brokerOf, createDriver, liveBrokers, mustApply, mustReject, producerOf, registerBroker, registerController, run, uuid } from "./testing.js";
 
@@ -128,3 +130,80 @@ function fixEpoch(state: MetadataState, command: MetadataCommand): MetadataComma
   if (command.type !== "UnfenceBroker" && command.type !== "RegisterProducer") return command;
   return { ...command, brokerEpoch: state.brokers.get(command.brokerId)?.epoch ?? 0 };
 }
+
+/** The snapshot as one JSON.stringify of the whole image, as it was written before it was encoded in steps. */
+function encodedInOneCall(state: MetadataState): string {
+  const tuple = (p: Partition) => (p.removingReplicas.length === 0 && p.addingReplicas.length === 0 ? [p.partitionId, p.leader, p.partitionEpoch, p.replicas, p.ISR] : [p.partitionId, p.leader, p.partitionEpoch, p.replicas, p.ISR, p.removingReplicas, p.addingReplicas]);
+  return JSON.stringify({
+    version: 3,
+    offset: state.offset,
+    recordTimestampMsMax: state.recordTimestampMsMax,
+    nextProducerId: state.nextProducerId,
+    brokers: sortedNumbers(state.brokers.keys()).map((id) => state.brokers.get(id)),
+    topics: [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic).map(tuple) })),
+    producers: sortedNumbers(state.producers.keys()).map((id) => state.producers.get(id)),
+    clientSessions: sortedStrings(state.clientSessions.keys()).map((clientId) => ({ clientId, ...state.clientSessions.get(clientId) })),
+    controllers: sortedNumbers(state.controllers.keys()).map((id) => state.controllers.get(id)),
+  });
+}
+
+/** Runs an encoder to the end, counting its steps. */
+function finish(encoder: ReturnType<typeof snapshotEncoder>): { bytes: Uint8Array; stepsCount: number } {
+  let stepsCount = 1;
+  while (!encoder.step()) stepsCount++;
+  return { bytes: encoder.bytes(), stepsCount };
+}
+
+/** `populated()` plus an empty topic, a topic of 5 partitions, and a partition with replicas being added. */
+function populatedMore(): Driver {
+  const driver = populated();
+  mustApply(driver, { type: "CreateTopic", name: "empty", topicUUID: uuid(3), partitions: [] });
+  mustApply(driver, { type: "CreateTopic", name: "five", topicUUID: uuid(4), partitions: [0, 1, 2, 3, 4].map((partitionId) => ({ partitionId, replicas: [2] })) });
+  return driver;
+}
+
+test("a snapshot encoded in steps is byte for byte the one JSON.stringify writes, whatever the step size", () => {
+  const { state } = populatedMore();
+  const expected = new TextEncoder().encode(encodedInOneCall(state));
+  assert.deepEqual(encodeSnapshot(state), expected);
+  for (const partitionsPerStep of [1, 2, 3, 7, 1000]) {
+    const { bytes, stepsCount } = finish(snapshotEncoder(state, partitionsPerStep));
+    assert.deepEqual(bytes, expected, `${partitionsPerStep} partitions a step`);
+    if (partitionsPerStep === 1) assert.ok(stepsCount >= state.topics.size, `one step a topic at least: ${stepsCount}`);
+  }
+  const empty = createDriver().state;
+  assert.deepEqual(finish(snapshotEncoder(empty, 1)).bytes, new TextEncoder().encode(encodedInOneCall(empty)), "no topics at all");
+});
+
+test("a snapshot encoded in steps holds the state as it was when the encoder was created, however the state changes between steps", () => {
+  const driver = populatedMore();
+  const before = encodedInOneCall(driver.state);
+  const beforeState = decodeSnapshot(new TextEncoder().encode(before), driver.state.offset);
+  const encoder = snapshotEncoder(driver.state, 1);
+  const changes: MetadataCommand[] = [
+    { type: "ChangePartition", topicUUID: uuid(4), partitionId: 3, replicas: [2, 1] },
+    { type: "DeleteTopic", name: "a" },
+    { type: "CreateTopic", name: "c", topicUUID: uuid(5), partitions: [{ partitionId: 0, replicas: [2] }] },
+    { type: "ChangePartition", topicUUID: uuid(2), partitionId: 0, isr: [2] },
+    registerBroker(9),
+    { type: "RegisterProducer", brokerId: 2, brokerEpoch: driver.state.brokers.get(2)?.epoch ?? 0 },
+    registerController(6),
+  ];
+  // Two changes before each step (one topic a step here): all of them land while the encoder runs.
+  let applied = 0;
+  for (let done = false; !done; ) {
+    for (const command of changes.slice(applied, applied + 2)) mustApply(driver, command, { clientSession: { clientId: "changer", sequence: ++applied } });
+    done = encoder.step();
+  }
+  assert.equal(applied, changes.length, "every change landed before the last step");
+  assert.notEqual(encodedInOneCall(driver.state), before, "the state did change");
+  assert.equal(encoder.offset, beforeState.offset);
+  assert.deepEqual(encoder.bytes(), new TextEncoder().encode(before));
+  assert.deepEqual(withoutHistory(decodeSnapshot(encoder.bytes(), encoder.offset)), withoutHistory(beforeState));
+});
+
+test("the bytes of an encoder are asked for only once it is done", () => {
+  const encoder = snapshotEncoder(populated().state, 1);
+  assert.throws(() => encoder.bytes(), /encoded to the end/);
+  assert.throws(() => snapshotEncoder(populated().state, 0), /partitionsPerStep/);
+});

@@ -60,18 +60,95 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeSnapshot(state: MetadataState): Uint8Array {
-  const image: SnapshotImage = {
+  const encoder = snapshotEncoder(state, Number.POSITIVE_INFINITY);
+  while (!encoder.step());
+  return encoder.bytes();
+}
+
+/**
+ * Encodes a snapshot a step at a time, so a caller can give its event loop a turn between steps: at a
+ * million partitions the whole encoding takes several hundred milliseconds.
+ *
+ * The encoder captures the state when it is created — the entries of every map, each topic's partitions
+ * in order — and encodes that copy, so the state may go on changing between steps: the bytes are those
+ * `encodeSnapshot` gave at creation, at `offset`. The capture is cheap (references: brokers, partitions,
+ * producers and sessions are immutable values that a change replaces, never edits) and the expensive
+ * part, turning partitions into tuples and tuples into text, is what the steps share.
+ */
+export interface SnapshotEncoder {
+  /** The state's offset at capture: the log index the snapshot sits at. */
+  readonly offset: number;
+  /** Encodes the next part; true once everything is encoded. */
+  step(): boolean;
+  /** The whole snapshot, once `step()` has returned true. */
+  bytes(): Uint8Array;
+}
+
+/** Partitions per step by default: well under a tick's worth of encoding. */
+export const snapshotStepPartitionsDefault = 50_000;
+
+export function snapshotEncoder(state: MetadataState, partitionsPerStep = snapshotStepPartitionsDefault): SnapshotEncoder {
+  assert(partitionsPerStep >= 1, `partitionsPerStep must be at least 1: current value is ${partitionsPerStep}`);
+  // The capture: everything below is a copy of the state's containers, holding its immutable values.
+  const offset = state.offset;
+  const head = {
     version: snapshotVersion,
-    offset: state.offset,
+    offset,
     recordTimestampMsMax: state.recordTimestampMsMax,
     nextProducerId: state.nextProducerId,
     brokers: sortedNumbers(state.brokers.keys()).map((id) => mustGet(state.brokers, id)),
-    topics: [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic).map(partitionTuple) })),
+  };
+  const topics = [...topicsInOrder(state)].map((topic) => ({ name: topic.name, topicUUID: topic.topicUUID, partitions: partitionsInOrder(topic) }));
+  const tail = {
     producers: sortedNumbers(state.producers.keys()).map((id) => mustGet(state.producers, id)),
     clientSessions: sortedStrings(state.clientSessions.keys()).map((clientId) => ({ clientId, ...mustGet(state.clientSessions, clientId) })),
     controllers: sortedNumbers(state.controllers.keys()).map((id) => mustGet(state.controllers, id)),
   };
-  return textEncoder.encode(JSON.stringify(image));
+
+  // The text is JSON.stringify of a SnapshotImage, in its key order, written a part at a time.
+  const parts: Uint8Array[] = [];
+  let nextTopic = 0;
+  let done = false;
+  let result: Uint8Array | undefined;
+  const headText = JSON.stringify(head);
+  parts.push(textEncoder.encode(`${headText.slice(0, -1)},"topics":[`));
+  return {
+    offset,
+    step(): boolean {
+      if (done) return true;
+      let text = "";
+      let partitionsCount = 0;
+      while (nextTopic < topics.length && partitionsCount < partitionsPerStep) {
+        const topic = topics[nextTopic] as (typeof topics)[number];
+        text += `${nextTopic === 0 ? "" : ","}${JSON.stringify({ name: topic.name, topicUUID: topic.topicUUID, partitions: topic.partitions.map(partitionTuple) })}`;
+        partitionsCount += topic.partitions.length + 1;
+        nextTopic++;
+      }
+      if (nextTopic === topics.length) {
+        text += `],${JSON.stringify(tail).slice(1)}`;
+        done = true;
+      }
+      parts.push(textEncoder.encode(text));
+      return done;
+    },
+    bytes(): Uint8Array {
+      assert(done, "the snapshot must be encoded to the end first");
+      result ??= concat(parts);
+      return result;
+    },
+  };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
 }
 
 /**
