@@ -90,6 +90,8 @@ export interface ScaleResult {
   readonly restartedRssBytes: number;
   /** Per controller, the longest its event loop was held during the run (undefined: not reported). */
   readonly eventLoopStallMsMax: Readonly<Record<string, number | undefined>>;
+  /** The leader's longest event-loop stall while it took its snapshot (undefined: not reported). */
+  readonly snapshotStallMs: number | undefined;
   /** Terms seen while the bench ran: more than one means leadership moved (e.g. a long event-loop stall). */
   readonly termsCount: number;
 }
@@ -145,10 +147,14 @@ export async function runScale(options: ScaleOptions, print: (line: string) => v
       return { ...parsed, decodedMs };
     });
 
+    // Stalls are the longest since the last scrape: this one closes the creation and the fetches, so the
+    // next scrape of the leader covers its snapshot alone.
+    const stallsBeforeSnapshotMs = await eventLoopStallsMs(cluster);
     const snapshotStartMs = performance.now();
     const taken = json(await post(`${leaderUrl}/v1/snapshots`, {}));
     const snapshot = { takeMs: performance.now() - snapshotStartMs, bytes: numberAt(taken, "snapshot", "bytes"), index: numberAt(taken, "snapshot", "index") };
-    print(`snapshot of the leader at index ${snapshot.index}: ${mebibytes(snapshot.bytes)} in ${seconds(snapshot.takeMs)}`);
+    const snapshotStallMs = await eventLoopStallMsMax(leaderUrl);
+    print(`snapshot of the leader at index ${snapshot.index}: ${mebibytes(snapshot.bytes)} in ${seconds(snapshot.takeMs)}; longest event-loop stall meanwhile ${snapshotStallMs === undefined ? "?" : `${snapshotStallMs.toFixed(0)} ms`}`);
     const leaderRssBytes = await rssBytes(cluster.pid(leader.id));
     print(`leader resident memory: ${mebibytes(leaderRssBytes)}`);
 
@@ -164,11 +170,15 @@ export async function runScale(options: ScaleOptions, print: (line: string) => v
     const restartedRssBytes = await rssBytes(cluster.pid(followerId));
     print(`follower ${followerId} restarted from its snapshot and caught up in ${seconds(restartToCaughtUpMs)}; resident memory ${mebibytes(restartedRssBytes)}`);
 
-    const stallsMs = await Promise.all(cluster.ids().map(async (id) => [id, await eventLoopStallMsMax(cluster.apiUrl(id))] as const));
+    const stallsAfterSnapshotMs = await eventLoopStallsMs(cluster);
+    const stallsMs = cluster.ids().map((id) => {
+      const seen = [stallsBeforeSnapshotMs.get(id), id === leader.id ? snapshotStallMs : undefined, stallsAfterSnapshotMs.get(id)].filter((ms) => ms !== undefined);
+      return [id, seen.length === 0 ? undefined : Math.max(...seen)] as const;
+    });
     print(`longest event-loop stall per controller since start: ${stallsMs.map(([id, ms]) => `${id}: ${ms === undefined ? "?" : `${ms.toFixed(0)} ms`}`).join(", ")}`);
     const termsCount = (await cluster.status(leader.id)).term - leader.term + 1;
     if (termsCount > 1) print(`leadership moved during the run: terms ${leader.term} to ${leader.term + termsCount - 1}`);
-    const result: ScaleResult = { scenario: "scale", startedAt, machine, partitionsCount: options.partitionsCount, topicsCount, createMs, brokerFetch, clientFetch, snapshot, leaderRssBytes, restartToCaughtUpMs, restartedRssBytes, eventLoopStallMsMax: Object.fromEntries(stallsMs), termsCount };
+    const result: ScaleResult = { scenario: "scale", startedAt, machine, partitionsCount: options.partitionsCount, topicsCount, createMs, brokerFetch, clientFetch, snapshot, leaderRssBytes, restartToCaughtUpMs, restartedRssBytes, eventLoopStallMsMax: Object.fromEntries(stallsMs), snapshotStallMs, termsCount };
     if (options.jsonFile !== undefined) await writeFile(options.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } catch (error) {
@@ -275,6 +285,11 @@ async function decodeTimed(fetchAndDecode: () => Promise<number>, topicsCount: n
   const ms = performance.now() - startMs;
   assert(decodedTopicsCount === topicsCount, `the decoded image must hold ${topicsCount} topics: current value is ${decodedTopicsCount}`);
   return ms;
+}
+
+/** Each controller's longest event-loop stall since the last scrape. */
+async function eventLoopStallsMs(cluster: Cluster): Promise<Map<number, number | undefined>> {
+  return new Map(await Promise.all(cluster.ids().map(async (id) => [id, await eventLoopStallMsMax(cluster.apiUrl(id))] as const)));
 }
 
 /** The longest the node's event loop was held since the last scrape of its metrics (prom-client's monitor). */

@@ -167,19 +167,25 @@ test("a snapshot encoded in steps is byte for byte the one JSON.stringify writes
   const expected = new TextEncoder().encode(encodedInOneCall(state));
   assert.deepEqual(encodeSnapshot(state), expected);
   for (const partitionsPerStep of [1, 2, 3, 7, 1000]) {
-    const { bytes, stepsCount } = finish(snapshotEncoder(state, partitionsPerStep));
-    assert.deepEqual(bytes, expected, `${partitionsPerStep} partitions a step`);
-    if (partitionsPerStep === 1) assert.ok(stepsCount >= state.topics.size, `one step a topic at least: ${stepsCount}`);
+    for (const spareBytes of [0, 16, 1 << 20]) {
+      const { bytes, stepsCount } = finish(snapshotEncoder(state, { partitionsPerStep, spareBytes }));
+      assert.deepEqual(bytes, expected, `${partitionsPerStep} partitions a step, buffer grown from ${spareBytes} spare bytes`);
+      assert.equal(bytes.buffer.byteLength <= 2 * bytes.length + spareBytes, true, "no more than half the buffer spare");
+      if (partitionsPerStep === 1) assert.ok(stepsCount >= state.topics.size, `one step a topic at least: ${stepsCount}`);
+    }
   }
+  const withUnicode = populatedMore();
+  mustApply(withUnicode, registerBroker(8, { rackId: "çà-日本-🙂", brokerHost: "hôte" }));
+  assert.deepEqual(finish(snapshotEncoder(withUnicode.state, { partitionsPerStep: 1, spareBytes: 0 })).bytes, new TextEncoder().encode(encodedInOneCall(withUnicode.state)), "names beyond ASCII");
   const empty = createDriver().state;
-  assert.deepEqual(finish(snapshotEncoder(empty, 1)).bytes, new TextEncoder().encode(encodedInOneCall(empty)), "no topics at all");
+  assert.deepEqual(finish(snapshotEncoder(empty, { partitionsPerStep: 1, spareBytes: 0 })).bytes, new TextEncoder().encode(encodedInOneCall(empty)), "no topics at all");
 });
 
 test("a snapshot encoded in steps holds the state as it was when the encoder was created, however the state changes between steps", () => {
   const driver = populatedMore();
   const before = encodedInOneCall(driver.state);
   const beforeState = decodeSnapshot(new TextEncoder().encode(before), driver.state.offset);
-  const encoder = snapshotEncoder(driver.state, 1);
+  const encoder = snapshotEncoder(driver.state, { partitionsPerStep: 1 });
   const changes: MetadataCommand[] = [
     { type: "ChangePartition", topicUUID: uuid(4), partitionId: 3, replicas: [2, 1] },
     { type: "DeleteTopic", name: "a" },
@@ -203,7 +209,7 @@ test("a snapshot encoded in steps holds the state as it was when the encoder was
 });
 
 test("the bytes of an encoder are asked for only once it is done", () => {
-  const encoder = snapshotEncoder(populated().state, 1);
+  const encoder = snapshotEncoder(populated().state, { partitionsPerStep: 1 });
   assert.throws(() => encoder.bytes(), /encoded to the end/);
-  assert.throws(() => snapshotEncoder(populated().state, 0), /partitionsPerStep/);
+  assert.throws(() => snapshotEncoder(populated().state, { partitionsPerStep: 0 }), /partitionsPerStep/);
 });

@@ -60,7 +60,7 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeSnapshot(state: MetadataState): Uint8Array {
-  const encoder = snapshotEncoder(state, Number.POSITIVE_INFINITY);
+  const encoder = snapshotEncoder(state, { partitionsPerStep: Number.POSITIVE_INFINITY });
   while (!encoder.step());
   return encoder.bytes();
 }
@@ -87,7 +87,16 @@ export interface SnapshotEncoder {
 /** Partitions per step by default: well under a tick's worth of encoding. */
 export const snapshotStepPartitionsDefault = 50_000;
 
-export function snapshotEncoder(state: MetadataState, partitionsPerStep = snapshotStepPartitionsDefault): SnapshotEncoder {
+export interface SnapshotEncoderOptions {
+  /** Partitions turned into text per step (a topic is never split). */
+  readonly partitionsPerStep?: number;
+  /** The buffer's first size beyond the partitions' estimate (tests make it small to see it grow). */
+  readonly spareBytes?: number;
+}
+
+export function snapshotEncoder(state: MetadataState, options: SnapshotEncoderOptions = {}): SnapshotEncoder {
+  const partitionsPerStep = options.partitionsPerStep ?? snapshotStepPartitionsDefault;
+  const spareBytes = options.spareBytes ?? spareBytesDefault;
   assert(partitionsPerStep >= 1, `partitionsPerStep must be at least 1: current value is ${partitionsPerStep}`);
   // The capture: everything below is a copy of the state's containers, holding its immutable values.
   const offset = state.offset;
@@ -105,51 +114,60 @@ export function snapshotEncoder(state: MetadataState, partitionsPerStep = snapsh
     controllers: sortedNumbers(state.controllers.keys()).map((id) => mustGet(state.controllers, id)),
   };
 
-  // The text is JSON.stringify of a SnapshotImage, in its key order, written a part at a time.
-  const parts: Uint8Array[] = [];
+  // The text is JSON.stringify of a SnapshotImage, in its key order, written a part at a time into one
+  // buffer sized for the partitions (grown if it falls short), so no step copies the whole snapshot.
+  let partitionsCount = 0;
+  for (const topic of topics) partitionsCount += topic.partitions.length;
+  let buffer = new Uint8Array(spareBytes + partitionBytesEstimate * partitionsCount);
+  let used = 0;
+  const write = (text: string): void => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (buffer.length - used < text.length * 3) {
+      const grown = new Uint8Array(Math.max(buffer.length * 2, used + text.length * 3));
+      grown.set(buffer.subarray(0, used));
+      buffer = grown;
+    }
+    const { read, written } = textEncoder.encodeInto(text, buffer.subarray(used));
+    assert(read === text.length, `a snapshot part must be encoded whole: ${read} of ${text.length} units`);
+    used += written;
+  };
   let nextTopic = 0;
   let done = false;
   let result: Uint8Array | undefined;
   const headText = JSON.stringify(head);
-  parts.push(textEncoder.encode(`${headText.slice(0, -1)},"topics":[`));
+  write(`${headText.slice(0, -1)},"topics":[`);
   return {
     offset,
     step(): boolean {
       if (done) return true;
-      let text = "";
-      let partitionsCount = 0;
-      while (nextTopic < topics.length && partitionsCount < partitionsPerStep) {
+      let stepPartitionsCount = 0;
+      while (nextTopic < topics.length && stepPartitionsCount < partitionsPerStep) {
+        // A topic at a time: its text is short-lived (a large one would be allocated in old space and
+        // hasten the collections of a heap that holds a million partitions).
         const topic = topics[nextTopic] as (typeof topics)[number];
-        text += `${nextTopic === 0 ? "" : ","}${JSON.stringify({ name: topic.name, topicUUID: topic.topicUUID, partitions: topic.partitions.map(partitionTuple) })}`;
-        partitionsCount += topic.partitions.length + 1;
+        write(`${nextTopic === 0 ? "" : ","}${JSON.stringify({ name: topic.name, topicUUID: topic.topicUUID, partitions: topic.partitions.map(partitionTuple) })}`);
+        stepPartitionsCount += topic.partitions.length + 1;
         nextTopic++;
       }
       if (nextTopic === topics.length) {
-        text += `],${JSON.stringify(tail).slice(1)}`;
+        write(`],${JSON.stringify(tail).slice(1)}`);
         done = true;
       }
-      parts.push(textEncoder.encode(text));
       return done;
     },
     bytes(): Uint8Array {
       assert(done, "the snapshot must be encoded to the end first");
-      result ??= concat(parts);
+      // A buffer much larger than its content is copied once, so the spare room is not kept with it.
+      result ??= buffer.length - used > used / 2 + spareBytes ? buffer.slice(0, used) : buffer.subarray(0, used);
       return result;
     },
   };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const all = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
-}
+/** Room for the head, the tail and the topics' names and UUIDs, beyond the partitions. */
+const spareBytesDefault = 1024 * 1024;
+/** A partition tuple with three replicas, all in sync (`[123456,1,0,[1,2,3],[1,2,3]],`), is 26 to 28 bytes. */
+const partitionBytesEstimate = 27;
 
 /**
  * The state a snapshot holds, at log index `offset` (which wins over the one inside: the caller's index
