@@ -353,6 +353,8 @@ export class Controller<Result> {
       .finally(() => {
         this.readyRunning = false;
         this.schedulePump();
+        // An encoding that ended while this ran has no Ready loop to install it: do it now.
+        if (this.encoded !== undefined) this.snapshotWhenIdle();
       });
   }
 
