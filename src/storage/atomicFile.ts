@@ -22,6 +22,9 @@ export const openFile: OpenFile = (path, flags, options) => open(path, openFlags
 export function openFlags(flags: OpenFlags, options: OpenOptions = {}): OpenFlags | number {
   if (options.durableWrites !== true) return flags;
   const { O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DSYNC } = constants;
+  // Without the flag the writes would not be durable and nothing would fsync them: refuse rather than
+  // lose acknowledged entries (Linux and macOS have it; Windows does not).
+  assert((O_DSYNC as number | undefined) !== undefined, "Cannot open a log segment with durable writes as this platform has no O_DSYNC");
   const numeric = flags === "r+" ? O_RDWR : flags === "w" ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_CREAT | O_TRUNC | O_EXCL;
   return numeric | O_DSYNC;
 }
