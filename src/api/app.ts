@@ -20,6 +20,7 @@ import type { MembershipApi } from "./membershipRoutes.js";
 import { membershipRoutes } from "./membershipRoutes.js";
 import { metadataRoutes } from "./metadataRoutes.js";
 import { registerMetrics } from "./metrics.js";
+import { LazyRequestLogger } from "./requestLogger.js";
 import type { MetadataApi } from "./operations.js";
 import { metadataOperations } from "./operations.js";
 import { answers, ClusterStatusAnswer, TransferLeadershipAnswer } from "./schemas.js";
@@ -83,6 +84,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.logger === undefined || deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     // One log line per request would drown everything else under load.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made only if the request logs (see LazyRequestLogger).
+    childLoggerFactory: (logger, bindings, options) => new LazyRequestLogger(logger, bindings, options),
     bodyLimit: bodyBytesMax,
     // Path parameters as long as the longest name a route takes (Fastify's default of 100 would turn a
     // request for a topic of 101 to 249 characters into 414).
@@ -96,9 +99,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", async (_request, reply) => {
-    if (!closing) return;
-    return sendError(reply, 503, { code: "STOPPING", message: "Cannot serve as the node is stopping", outcome: "not_applied", retriable: true });
+  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each time.
+  app.addHook("onRequest", (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    sendError(reply, 503, { code: "STOPPING", message: "Cannot serve as the node is stopping", outcome: "not_applied", retriable: true });
   });
   const leaderHint = (leaderId: NodeId): Record<string, unknown> => {
     const leader = deps.members().find((m) => m.id === leaderId);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { CompatProfileName, MemberAddress } from "../controller/config.js";
 import { mergeMemberAddresses, registeredAddress } from "../controller/memberAddresses.js";
 import { MembershipService } from "../controller/membershipService.js";
@@ -27,6 +27,7 @@ export interface TestAppOptions {
   readonly controller?: FakeController;
   readonly sessionTimeoutMs?: number;
   readonly compatProfile?: CompatProfileName;
+  readonly logger?: FastifyBaseLogger;
 }
 
 /** An app over a fake controller and a real MetadataService; UUIDs are numbered, time moves by hand. */
@@ -52,6 +53,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     pid: 4242,
     ...(options.bodyBytesMax === undefined ? {} : { bodyBytesMax: options.bodyBytesMax }),
     ...(options.compatProfile === undefined ? {} : { compatProfile: options.compatProfile }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   return { app, controller, service, membership, clock };
 }

@@ -363,6 +363,11 @@ export class Controller<Result> {
     return this.raft.snapshot();
   }
 
+  /** Whether this node leads now (the role `status()` gives), cheap enough for every request. */
+  isLeader(): boolean {
+    return this.raft.isLeader();
+  }
+
   status(): ControllerStatus {
     return {
       ...this.raft.status(),

@@ -17,6 +17,8 @@ import { ControllerError, notLeaderError } from "./errors.js";
 /** What the service needs from a controller (a `Controller<ApplyResult | undefined>`). */
 export interface MetadataController {
   status(): ControllerStatus;
+  /** Whether `status().role` is "leader"; asked on every write, so it must not build the status. */
+  isLeader(): boolean;
   propose(data: Uint8Array): Promise<Applied<ApplyResult | undefined>>;
   readBarrier(): Promise<number>;
   snapshotNow(): Promise<Snapshot>;
@@ -269,7 +271,7 @@ export class MetadataService {
   }
 
   private requireLeader(): void {
-    const status = this.controller.status();
-    if (status.role !== "leader") throw notLeaderError(status.leaderId);
+    if (this.controller.isLeader()) return;
+    throw notLeaderError(this.controller.status().leaderId);
   }
 }

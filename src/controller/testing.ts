@@ -59,6 +59,10 @@ export class FakeController implements MetadataController, MembershipController 
     return this.current;
   }
 
+  isLeader(): boolean {
+    return this.current.role === "leader";
+  }
+
   async propose(data: Uint8Array): Promise<Applied<ApplyResult | undefined>> {
     if (this.proposeError !== undefined) throw this.proposeError;
     this.proposals++;

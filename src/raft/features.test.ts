@@ -151,6 +151,22 @@ test("check-quorum steps down a leader that heard from no majority within an ele
   assert.equal(status.term, 1);
 });
 
+test("isLeader() says what status().role says: follower, pre-candidate, candidate, leader, stepped down", () => {
+  const node = newTestNode(1, [1, 2, 3]);
+  const agrees = (): void => assert.equal(node.isLeader(), node.status().role === "leader");
+  agrees();
+  assert.equal(node.isLeader(), false);
+  node.campaignNow();
+  agrees();
+  assert.equal(node.isLeader(), false);
+  const leader = newLeader([1, 2, 3]);
+  assert.equal(leader.isLeader(), true);
+  assert.equal(leader.status().role, "leader");
+  tickTimes(leader, 2 * electionTimeoutTicks);
+  assert.equal(leader.status().role, "follower");
+  assert.equal(leader.isLeader(), false);
+});
+
 test("check-quorum keeps a leader that hears from one follower of three", () => {
   const leader = newLeader([1, 2, 3]);
   for (let i = 0; i < 5 * electionTimeoutTicks; i++) {

@@ -494,6 +494,11 @@ export class RaftNode {
     };
   }
 
+  /** Whether this node leads now: what `status().role === "leader"` says, without building the status. */
+  isLeader(): boolean {
+    return this.role.kind === "leader";
+  }
+
   /** The entry at `index` if it is still in memory (for checkers and tools). */
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);

@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,10 +7,27 @@ import { assert } from "../shared/assert.js";
 /**
  * Opens a file for the storage to write. The one seam between the storage and the file system, so that
  * tests can hand out handles whose writes or fsyncs fail as a full disk's do (see `diskTesting.ts`).
+ * With `durableWrites` (O_DSYNC) each write returns only once its data is durable, as if an fdatasync
+ * followed it, and reports what that fdatasync would.
  */
-export type OpenFile = (path: string, flags: "r+" | "w" | "wx") => Promise<FileHandle>;
+export type OpenFile = (path: string, flags: OpenFlags, options?: OpenOptions) => Promise<FileHandle>;
+export type OpenFlags = "r+" | "w" | "wx";
+export interface OpenOptions {
+  readonly durableWrites?: boolean;
+}
 
-export const openFile: OpenFile = (path, flags) => open(path, flags);
+export const openFile: OpenFile = (path, flags, options) => open(path, openFlags(flags, options));
+
+/** `flags` as `fs.open` takes them: the string itself, or its numeric form with O_DSYNC added. */
+export function openFlags(flags: OpenFlags, options: OpenOptions = {}): OpenFlags | number {
+  if (options.durableWrites !== true) return flags;
+  const { O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DSYNC } = constants;
+  // Without the flag the writes would not be durable and nothing would fsync them: refuse rather than
+  // lose acknowledged entries (Linux and macOS have it; Windows does not).
+  assert((O_DSYNC as number | undefined) !== undefined, "Cannot open a log segment with durable writes as this platform has no O_DSYNC");
+  const numeric = flags === "r+" ? O_RDWR : flags === "w" ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_CREAT | O_TRUNC | O_EXCL;
+  return numeric | O_DSYNC;
+}
 
 /** Suffix of a file being written; one left behind by a crash was never renamed into place and means nothing. */
 export const tempFileSuffix = ".tmp";

@@ -89,20 +89,39 @@ test("an append whose roll-over meets a full disk leaves an empty segment that a
   });
 });
 
-test("an fsync that fails with ENOSPC rejects the sync and poisons the handle", async () => {
+test("a log write whose flush fails with ENOSPC (segments are written with O_DSYNC) rejects the append and poisons the handle", async () => {
   await withTempDir(async (dir) => {
     const disk = new TestDisk();
     const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
     await storage.appendEntries(testEntries(1, 2, 1));
     await storage.sync();
-    await storage.appendEntries(testEntries(3, 3, 1));
     disk.syncFails = true;
-    await assert.rejects(storage.sync(), isDiskFull(join(dir, segmentFileName(1))));
+    await assert.rejects(storage.appendEntries(testEntries(3, 3, 1)), isDiskFull(join(dir, segmentFileName(1))));
     disk.syncFails = false;
     await assert.rejects(storage.sync(), /as an earlier write failed/);
     await storage.close();
     const { entries } = await reopenAndAppend(dir);
     assert.deepEqual(entries.slice(0, 2), testEntries(1, 2, 1), "the synced entries are kept");
+  });
+});
+
+test("segments are opened with durable writes, so a sync after appends (roll-overs included) fsyncs no segment", async () => {
+  await withTempDir(async (dir) => {
+    const disk = new TestDisk();
+    const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    // 10-byte entries, 4 to a segment: 10 entries make three segments.
+    for (let index = 1; index <= 10; index += 2) {
+      await storage.appendEntries(testEntries(index, index + 1, 1));
+      await storage.sync();
+    }
+    assert.equal(disk.fsyncCount, 0, "no fsync of a segment");
+    assert.equal(disk.durableOpenCount, 3, "each segment was opened with durable writes");
+    assert.equal(storage.syncRuns(), 5);
+    await storage.close();
+    const reopened = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    assert.deepEqual(reopened.initialState.entries, testEntries(1, 10, 1));
+    assert.equal(disk.durableOpenCount, 4, "the last segment is reopened with durable writes");
+    await reopened.storage.close();
   });
 });
 

@@ -31,6 +31,13 @@ export interface OpenedStorage {
   readonly warnings: string[];
 }
 
+/**
+ * Segments are opened with O_DSYNC: an append is durable when its one write returns. A write and then an
+ * fsync were two trips to the thread pool per Ready, each waking a worker and then the event loop, and
+ * those wake-ups were a large part of each Ready's CPU on the leader and the followers alike.
+ */
+const durableWrites = { durableWrites: true } as const;
+
 type QueuedOp =
   | { readonly kind: "write"; readonly run: () => Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void }
   | { readonly kind: "sync"; readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[] };
@@ -46,12 +53,14 @@ type SyncOp = Extract<QueuedOp, { kind: "sync" }>;
  * Written vs synced. Every write method queues its write and returns a promise that resolves once the
  * write has been handed to the operating system ("written"): reads through this handle see it, a crash
  * may lose it. `sync()` resolves once everything written before the call is durable ("synced"): it
- * fsyncs the active segment and the directory, then writes the hard state atomically — entries before
- * hard state, so a durable commitIndex never points past durable entries. Writes run one at a time in
- * call order; the caller need not await one before issuing the next. Exceptions to "only sync makes
- * durable", each because it is rare and ordering makes it safe: snapshot files, truncation of a
- * conflicting suffix, roll-over (the full segment is fsynced before the next exists) and compaction
- * are durable when their own promise resolves.
+ * fsyncs the directory (when a segment was created), then writes the hard state atomically — entries
+ * before hard state, so a durable commitIndex never points past durable entries. Entry frames need no
+ * fsync of their own: segments are open with O_DSYNC, so each append's data is durable when its write
+ * returns (a segment created since the last sync is reachable only once sync() has fsynced the
+ * directory). Writes run one at a time in call order; the caller need not await one before issuing the
+ * next. Exceptions to "only sync makes durable", each because it is rare and ordering makes it safe:
+ * snapshot files, truncation of a conflicting suffix, roll-over and compaction are durable when their
+ * own promise resolves.
  *
  * Failure: once any write fails (disk full, EIO) the handle is poisoned: the state on disk is unknown
  * and retrying an fsync can report success for data that was lost, so every later call rejects and
@@ -74,8 +83,6 @@ export class RaftStorage {
   private closed = false;
   /** Handle of the last segment, the only one ever written; undefined when the log has no segment. */
   private activeHandle: FileHandle | undefined;
-  /** Bytes were written to the active segment since its last fsync. */
-  private activeDirty = false;
   /** A segment file was created since the directory's last fsync. */
   private directoryDirty = false;
   private hardStateWritten: HardState;
@@ -109,7 +116,7 @@ export class RaftStorage {
     const recovered = await recover(dir, entryDataBytesMax);
     const storage = new RaftStorage(dir, segmentSizeBytesMax, entryDataBytesMax, options.openFile ?? openFile, recovered.segments, recovered.snapshot?.meta, recovered.hardState);
     const last = recovered.segments[recovered.segments.length - 1];
-    if (last !== undefined) storage.activeHandle = await storage.openFile(join(dir, last.fileName), "r+");
+    if (last !== undefined) storage.activeHandle = await storage.openFile(join(dir, last.fileName), "r+", durableWrites);
     const initialState: InitialState = { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries };
     assert(initialState.entries.every((e, i) => e.index === storage.firstIndex() + i), "recovered entries must follow the snapshot contiguously");
     assert(initialState.entries.length === 0 || storage.lastIndex() === storage.firstIndex() + initialState.entries.length - 1, "recovered entries must end at the last index");
@@ -333,8 +340,9 @@ export class RaftStorage {
       position = encodeEntryFrame(entry, bytes, position);
     }
     assert(position === batchBytes, `encoded ${position} bytes of a ${batchBytes}-byte batch`);
-    this.activeDirty = true;
     const handle = this.activeHandle;
+    // The segment is open with durable writes: these bytes are on disk when the write returns, so the
+    // next sync() need not fsync the segment (only the directory after a roll-over, and the hard state).
     await writingTo(join(this.dir, segment.fileName), () => writeFully(handle, bytes, segment.sizeBytes));
     segment.sizeBytes += batchBytes;
     segment.positions.push(...positions);
@@ -342,16 +350,15 @@ export class RaftStorage {
   }
 
   /**
-   * Starts a new segment whose first entry is `firstIndex`. The full one is fsynced first, so only the
-   * last segment can ever end in a torn frame, which is what lets recovery call any other bad frame corruption.
+   * Starts a new segment whose first entry is `firstIndex`. The full one is durable already (its writes
+   * are), so only the last segment can ever end in a torn frame, which is what lets recovery call any
+   * other bad frame corruption.
    */
   private async rollOver(firstIndex: number): Promise<void> {
-    await this.syncActive();
-    this.activeDirty = false;
     await this.closeActive();
     const fileName = segmentFileName(firstIndex);
     // "wx": a file already there would mean the bookkeeping has lost track of the directory.
-    this.activeHandle = await writingTo(join(this.dir, fileName), () => this.openFile(join(this.dir, fileName), "wx"));
+    this.activeHandle = await writingTo(join(this.dir, fileName), () => this.openFile(join(this.dir, fileName), "wx", durableWrites));
     this.directoryDirty = true;
     this.segments.push({ firstIndex, fileName, sizeBytes: 0, positions: [], terms: [] });
   }
@@ -373,7 +380,7 @@ export class RaftStorage {
     }
     if (unlinked) await syncDirectory(this.dir);
     const path = join(this.dir, holder.fileName);
-    const handle = (this.activeHandle ??= await writingTo(path, () => this.openFile(path, "r+")));
+    const handle = (this.activeHandle ??= await writingTo(path, () => this.openFile(path, "r+", durableWrites)));
     const keptCount = index - holder.firstIndex;
     const cut = holder.positions[keptCount];
     assert(cut !== undefined, `entry ${index} has a position in ${holder.fileName}`);
@@ -381,14 +388,12 @@ export class RaftStorage {
       await handle.truncate(cut);
       await handle.sync();
     });
-    this.activeDirty = false;
     holder.sizeBytes = cut;
     holder.positions.length = keptCount;
     holder.terms.length = keptCount;
   }
 
   private async runSync(): Promise<void> {
-    await this.syncActive();
     if (this.directoryDirty) {
       this.directoryDirty = false;
       await writingTo(this.dir, () => syncDirectory(this.dir));
@@ -400,16 +405,6 @@ export class RaftStorage {
       this.hardStateDurable = written;
     }
     this.syncRunsCount++;
-  }
-
-  /** Fsyncs the active segment if anything was written to it since its last fsync. */
-  private async syncActive(): Promise<void> {
-    const handle = this.activeHandle;
-    const segment = this.segments[this.segments.length - 1];
-    if (handle === undefined || !this.activeDirty) return;
-    assert(segment !== undefined, "an open active segment is the last one");
-    this.activeDirty = false;
-    await writingTo(join(this.dir, segment.fileName), () => handle.sync());
   }
 
   private writeFileAtomic(name: string, chunks: readonly Uint8Array[]): Promise<void> {
