@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Agent, request as httpRequest } from "node:http";
-import type { AgentOptions, IncomingHttpHeaders } from "node:http";
+import type { AgentOptions, IncomingMessage } from "node:http";
 
 /** Header a forwarding node sets; a request carrying it is never forwarded again (no loops between nodes). */
 export const forwardedByHeader = "x-yakt-forwarded-by";
@@ -17,9 +17,6 @@ const relayedResponseHeaders = ["content-type", "retry-after"] as const;
 export function wasForwarded(request: FastifyRequest): boolean {
   return request.headers[forwardedByHeader] !== undefined;
 }
-
-/** Answers from the leader larger than this fail the forwarding (a write's answer is a few KiB). */
-const forwardedAnswerBytesMax = 16 * 1024 * 1024;
 
 /**
  * Forwarded writes reuse kept-alive connections to the leader, without Nagle's delay: under load a follower
@@ -42,41 +39,25 @@ export async function forwardToLeader(request: FastifyRequest, reply: FastifyRep
   const body = hasBody ? JSON.stringify(request.body) : undefined;
   if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
   const answer = await exchange(new URL(request.url, leaderUrl), request.method, headers, body, timeoutMs);
-  void reply.code(answer.status);
+  void reply.code(answer.statusCode ?? 502);
   for (const name of relayedResponseHeaders) {
     const value = answer.headers[name];
     if (typeof value === "string") void reply.header(name, value);
   }
-  return reply.send(answer.body);
+  return reply.send(answer);
 }
 
-interface LeaderAnswer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** One HTTP exchange with the leader over the kept-alive pool; rejects on a network error, a timeout or an oversized answer. */
-function exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<LeaderAnswer> {
+/**
+ * One HTTP exchange with the leader over the kept-alive pool. Resolves once the leader's answer begins,
+ * with its body still to come: the body is relayed as it arrives, so an answer of any size (a full
+ * metadata image for a broker's heartbeat is tens of MiB at a million partitions) passes through without
+ * being held whole. Rejects on a network error or when no answer begins within `timeoutMs`; once the
+ * answer has begun, the same bound applies to silence between its pieces, and a leader that stops
+ * mid-answer cuts the relayed answer short too, which the client sees as a broken answer (outcome unknown).
+ */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(url, { method, headers, agent: leaderAgent, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      response.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes > forwardedAnswerBytesMax) {
-          response.destroy(new Error(`the leader's answer is larger than ${forwardedAnswerBytesMax} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on("end", () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
-      response.on("error", reject);
-      // A settled promise ignores this; an answer cut short closes without "end".
-      response.on("close", () => {
-        if (!response.complete) reject(new Error("the leader closed the connection before the whole answer"));
-      });
-    });
+    const outgoing = httpRequest(url, { method, headers, agent: leaderAgent, timeout: timeoutMs }, resolve);
     outgoing.on("timeout", () => outgoing.destroy(new Error(`the leader did not answer within ${timeoutMs} ms`)));
     outgoing.on("error", reject);
     outgoing.end(body);
