@@ -10,8 +10,8 @@ export const forwardTimeoutMs = 10_000;
 
 /** Request headers that travel with a forwarded write; everything else is this hop's business. */
 const forwardedRequestHeaders = ["content-type", "accept", "idempotency-key"] as const;
-/** Response headers relayed back to the client. */
-const relayedResponseHeaders = ["content-type", "retry-after"] as const;
+/** Response headers relayed back to the client (the body is relayed byte for byte, so its length holds). */
+const relayedResponseHeaders = ["content-type", "content-length", "retry-after"] as const;
 
 /** Whether this request already came from another controller. */
 export function wasForwarded(request: FastifyRequest): boolean {
