@@ -52,6 +52,8 @@ export interface ReadOptions {
   readonly maxBytes: number;
   /** Return only batches that end below this offset (the high watermark); the log end when absent. */
   readonly upToOffset?: number;
+  /** False: `batches` comes back empty, for a reader that wants the frames only (a leader serving a fetch). */
+  readonly decode?: boolean;
 }
 
 export interface ReadResult {
@@ -293,7 +295,7 @@ export class PartitionLog {
         if (!taken.reachedEnd) break;
       }
       const bytes = Buffer.concat(frames, sizeBytes);
-      return { batches: decodeFrames(bytes), bytes, nextOffset };
+      return { batches: options.decode === false ? [] : decodeFrames(bytes), bytes, nextOffset };
     });
   }
 

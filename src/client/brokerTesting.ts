@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "./clock.js";
+import { decodeProduceRequest, produceBatchContentType } from "../broker/binaryProtocol.js";
 
 /**
  * Test fixtures for producers and consumers: a fake data plane on 127.0.0.1 that speaks just enough of
@@ -505,9 +506,21 @@ function routeOf(method: string, path: string, groupAction: string | undefined):
   return "unknown";
 }
 
+/**
+ * The request body as an object: JSON as it is, and a binary produce request (broker/binaryProtocol.ts)
+ * decoded into the fields of its JSON form, so that tests read both alike. A binary body that does not
+ * decode is `{ invalidBinary: reason }`.
+ */
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
+  if (request.headers["content-type"] === produceBatchContentType) {
+    const decoded = decodeProduceRequest(Buffer.concat(chunks));
+    if (!decoded.ok) return { invalidBinary: decoded.reason };
+    const { encodedRecords: _encoded, records, ...fields } = decoded.value;
+    const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    return { ...fields, binary: true, records: records.map((r) => ({ key: r.key === null ? null : text(r.key), value: text(r.value), timestampMs: r.timestampMs })) };
+  }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.length === 0) return {};
   const parsed: unknown = JSON.parse(text);

@@ -71,9 +71,10 @@ describe("Producer batching", () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 1);
       const clock = new ManualClock();
-      // {"key":null,"value":"aaaaaaaaaa","timestampMs":0} is 48 bytes: two fit in 100, three do not.
+      // A keyless record of 40 bytes counts 50 (8 for the timestamp delta at most, 1 for the null key, 1
+      // for the value's length): two fit in 100, three do not.
       const producer = producerOf(cluster, clock, { lingerMs: 1_000, batchBytesMax: 100 });
-      const deliveries = await Promise.all(["a", "b", "c"].map((c) => producer.enqueue({ topic: "t", value: c.repeat(10) })));
+      const deliveries = await Promise.all(["a", "b", "c"].map((c) => producer.enqueue({ topic: "t", value: c.repeat(40) })));
       await Promise.all(deliveries.slice(0, 2).map((d) => d.acknowledged));
       assert.deepEqual(recordsPerRequest(cluster), [2]);
       await producer.close();
