@@ -60,6 +60,11 @@ export interface BatchToAppend {
 
 export interface RecordBatch extends BatchToAppend {
   readonly baseOffset: number;
+  /**
+   * The batch's whole frame as received and CRC-checked (`decodeBatchFrames`): a follower writes the
+   * leader's bytes as they are instead of framing the batch again.
+   */
+  readonly frame?: Uint8Array | undefined;
 }
 
 /** The fields of a batch that live before its records: all the log needs to index and recover it. */
@@ -111,6 +116,7 @@ const encodedRecordsOffset = 24;
 
 /** The batch's frame; `batch` must pass `batchProblem`. Written straight into the frame, then sealed by its CRC. */
 export function encodeBatchFrame(batch: RecordBatch): Buffer {
+  if (batch.frame !== undefined) return Buffer.from(batch.frame.buffer, batch.frame.byteOffset, batch.frame.byteLength);
   const dataBytes = batchDataSizeBytes(batch);
   const frame = Buffer.allocUnsafe(frameBytesMin + dataBytes);
   const dataStart = frameBytesMin;
@@ -145,7 +151,27 @@ export function encodeBatchFrame(batch: RecordBatch): Buffer {
 
 /** The frames of `batches`, back to back: what a leader ships to a follower. */
 export function encodeBatchFrames(batches: readonly RecordBatch[]): Buffer {
-  return Buffer.concat(batches.map(encodeBatchFrame));
+  return joinBytes(batches.map(encodeBatchFrame));
+}
+
+/**
+ * `parts` back to back: a view when they already lie back to back in one buffer (frames read or received
+ * together), else a copy.
+ */
+export function joinBytes(parts: readonly Uint8Array[]): Buffer {
+  const first = parts[0];
+  if (first === undefined) return Buffer.alloc(0);
+  let end = first.byteOffset + first.byteLength;
+  let sizeBytes = first.byteLength;
+  let adjacent = true;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] as Uint8Array;
+    adjacent &&= part.buffer === first.buffer && part.byteOffset === end;
+    end = part.byteOffset + part.byteLength;
+    sizeBytes += part.byteLength;
+  }
+  if (adjacent) return Buffer.from(first.buffer, first.byteOffset, sizeBytes);
+  return Buffer.concat(parts, sizeBytes);
 }
 
 /** The header of a frame whose CRC checked out, or why it is not a batch. Reads no record. */
@@ -210,7 +236,7 @@ export function decodeBatchFrames(bytes: Uint8Array): RecordBatch[] {
     const batch = read.kind === "bad" ? read.reason : decodeBatch(read.frame);
     if (typeof batch === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${batch}`);
     assert(read.kind === "frame", "a decoded batch comes from a good frame");
-    batches.push(batch);
+    batches.push({ ...batch, frame: bytes.subarray(position, position + read.sizeBytes) });
     position += read.sizeBytes;
   }
   return batches;
