@@ -133,7 +133,8 @@ interface PartitionState {
  *
  * - Partition: the record's own, else by key hash, else round-robin (partitioner.ts).
  * - Batching: per partition, a batch goes when `batchRecordsMax` or `batchBytesMax` is reached or
- *   `lingerMs` after its first record, whichever is first; one batch per partition is in flight.
+ *   `lingerMs` after its first record, whichever is first, or at once while `bufferedRecordsMax` records
+ *   are held and more wait (lingering cannot add to it then); one batch per partition is in flight.
  * - Idempotence (default): a producer id from `POST /v1/producer-ids`, and per partition sequences from
  *   0; a retry resends the same batch with the same `baseSequence`, and a `duplicate: true` answer
  *   acknowledges it with the original offsets. After a batch failed (it may or may not have been
@@ -240,7 +241,14 @@ export class Producer {
       this.admissions.shift();
       this.place(admission, topic);
     }
+    // Full: no record can join a lingering batch before some are acknowledged, so lingering only delays.
+    if (this.exhausted()) for (const state of this.allPartitions()) this.drain(state);
     this.checkIdle();
+  }
+
+  /** Records wait for room: every batch may go at once (Kafka's accumulator does the same when its memory is exhausted). */
+  private exhausted(): boolean {
+    return this.admissions.length > 0 && this.bufferedCount >= this.bufferedRecordsMax;
   }
 
   /** Finds (or creates) the head record's topic; when that fails, the records at the head for it fail. */
@@ -311,7 +319,7 @@ export class Producer {
   /** Sends the partition's next batch if none is in flight and one may go. */
   private drain(state: PartitionState): void {
     if (state.inFlight !== undefined) return;
-    if (state.full.length === 0 && state.open !== undefined && (state.open.lingered || this.flushingCount > 0)) this.closeOpen(state);
+    if (state.full.length === 0 && state.open !== undefined && (state.open.lingered || this.flushingCount > 0 || this.exhausted())) this.closeOpen(state);
     const batch = state.full.shift();
     if (batch === undefined) return;
     state.inFlight = batch;
