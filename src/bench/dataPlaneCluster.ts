@@ -52,7 +52,7 @@ export class DataPlaneCluster {
  * started (by the pids the harness keeps), also when `body` throws — then with the processes' log tails
  * on stderr — or the bench gets SIGINT or SIGTERM.
  */
-export async function withDataPlaneCluster<T>(name: string, body: (cluster: DataPlaneCluster) => Promise<T>): Promise<T> {
+export async function withDataPlaneCluster<T>(name: string, body: (cluster: DataPlaneCluster) => Promise<T>, options: { readonly brokerCpuProfileDir?: string | undefined } = {}): Promise<T> {
   let controllers: Cluster | undefined;
   let brokers: BrokerProcesses | undefined;
   const stopAll = async (): Promise<void> => {
@@ -67,7 +67,8 @@ export async function withDataPlaneCluster<T>(name: string, body: (cluster: Data
   process.once("SIGTERM", onSignal);
   try {
     controllers = await Cluster.start({ nodesCount: controllersCount, name });
-    brokers = await BrokerProcesses.start(controllers, { brokerIds });
+    const profileDir = options.brokerCpuProfileDir;
+    brokers = await BrokerProcesses.start(controllers, { brokerIds, ...(profileDir === undefined ? {} : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] }) });
     const cluster = new DataPlaneCluster(controllers, brokers, new AdminClient({ controllers: brokers.controllerUrls() }));
     await waitForUnfencedBrokers(cluster.admin);
     return await body(cluster);
@@ -78,6 +79,8 @@ export async function withDataPlaneCluster<T>(name: string, body: (cluster: Data
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // A profiled broker writes its profile only when it exits by itself: SIGTERM first.
+    if (options.brokerCpuProfileDir !== undefined) await Promise.all(brokerIds.map((id) => brokers?.terminate(id).catch(() => undefined)));
     await stopAll();
   }
 }

@@ -5,14 +5,14 @@ import { parseProduceArgs } from "./produce.js";
 test("parseProduceArgs() defaults to 100,000 messages of 200 B and 1 KiB, acks=all, the producer's linger and one producer", () => {
   assert.deepEqual(parseProduceArgs([]), {
     kind: "options",
-    options: { messagesCount: 100_000, sizesBytes: [200, 1024], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: undefined, markdownFile: undefined },
+    options: { messagesCount: 100_000, sizesBytes: [200, 1024], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: undefined, markdownFile: undefined, brokerCpuProfileDir: undefined },
   });
 });
 
 test("parseProduceArgs() takes --flag value and --flag=value, and acks as 0, 1 or all", () => {
-  assert.deepEqual(parseProduceArgs(["--messages", "5000", "--sizes=100,2048,10", "--acks", "1", "--linger-ms=0", "--producers", "4", "--in-flight", "500", "--json", "out.json"]), {
+  assert.deepEqual(parseProduceArgs(["--messages", "5000", "--sizes=100,2048,10", "--acks", "1", "--linger-ms=0", "--producers", "4", "--in-flight", "500", "--json", "out.json", "--cpu-prof", "prof"]), {
     kind: "options",
-    options: { messagesCount: 5_000, sizesBytes: [100, 2048, 10], acks: 1, lingerMs: 0, producersCount: 4, inFlightCount: 500, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: "out.json", markdownFile: undefined },
+    options: { messagesCount: 5_000, sizesBytes: [100, 2048, 10], acks: 1, lingerMs: 0, producersCount: 4, inFlightCount: 500, reference: undefined, roundsCount: 3, natsPublishMode: "async", jsonFile: "out.json", markdownFile: undefined, brokerCpuProfileDir: "prof" },
   });
   const acksZero = parseProduceArgs(["--acks=0"]);
   assert.equal(acksZero.kind === "options" ? acksZero.options.acks : undefined, 0);
@@ -46,7 +46,7 @@ test("parseProduceArgs() refuses an unknown flag, a positional argument, a missi
 test("parseProduceArgs() takes --vs nats with --rounds and --markdown", () => {
   assert.deepEqual(parseProduceArgs(["--vs", "nats", "--rounds", "5", "--markdown=out.md", "--sizes", "200", "--messages", "20000"]), {
     kind: "options",
-    options: { messagesCount: 20_000, sizesBytes: [200], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: "nats", roundsCount: 5, natsPublishMode: "async", jsonFile: undefined, markdownFile: "out.md" },
+    options: { messagesCount: 20_000, sizesBytes: [200], acks: "all", lingerMs: 5, producersCount: 1, inFlightCount: 2_000, reference: "nats", roundsCount: 5, natsPublishMode: "async", jsonFile: undefined, markdownFile: "out.md", brokerCpuProfileDir: undefined },
   });
   const defaults = parseProduceArgs(["--vs=nats"]);
   assert.equal(defaults.kind === "options" ? defaults.options.roundsCount : undefined, 3);

@@ -31,6 +31,8 @@ export interface ProduceOptions {
   readonly jsonFile: string | undefined;
   /** With a reference: where the tables go as markdown. */
   readonly markdownFile: string | undefined;
+  /** Where each broker writes a V8 CPU profile (`--cpu-prof`) when it stops, if anywhere. */
+  readonly brokerCpuProfileDir: string | undefined;
 }
 
 /** NATS JetStream, 3 nodes, streams of 3 replicas on file storage. */
@@ -58,7 +60,7 @@ export const roundsCountDefault = 3;
 const roundsCountMax = 100;
 const acksChoices = ["all", "1", "0"] as const;
 
-export const produceUsage = `Usage: npm run bench -- produce [--messages N] [--sizes B,B] [--acks 0|1|all] [--linger-ms N] [--producers N] [--in-flight N] [--json FILE]
+export const produceUsage = `Usage: npm run bench -- produce [--messages N] [--sizes B,B] [--acks 0|1|all] [--linger-ms N] [--producers N] [--in-flight N] [--json FILE] [--cpu-prof DIR]
        npm run bench -- produce --vs nats [--rounds N] [--nats-publish async|request] [--markdown FILE] [the flags above but --acks]
 
 Starts 3 controllers and 3 brokers on 127.0.0.1 (data in a temp dir), and for each message size creates a
@@ -89,12 +91,13 @@ p50/p99 of each message's time from its enqueue call to its acknowledgement.
                   PubAck on one subscription, as the Go client's PublishAsync; request uses
                   @nats-io/jetstream's js.publish, a request with its own timer per message (more client CPU)
   --markdown FILE with --vs: also write the tables as markdown to FILE (printed at the end either way)
+  --cpu-prof DIR  run each broker with node --cpu-prof, writing its profile to DIR when it stops
   -h, --help      print this help
 
 Set YAKT_E2E_KEEP=1 to keep the temp dirs with the controllers', brokers' and nats-servers' logs.`;
 
 export function parseProduceArgs(argv: readonly string[]): ParsedArgs<ProduceOptions> {
-  const flags = ["--messages", "--sizes", "--acks", "--linger-ms", "--producers", "--in-flight", "--json", "--vs", "--rounds", "--nats-publish", "--markdown"];
+  const flags = ["--messages", "--sizes", "--acks", "--linger-ms", "--producers", "--in-flight", "--json", "--vs", "--rounds", "--nats-publish", "--markdown", "--cpu-prof"];
   return parseBenchArgs("produce", argv, flags, (values) => {
     const acks = values.choice("--acks", acksChoices, "all");
     const producersCount = values.integer("--producers", 1, producersCountMax, 1);
@@ -118,6 +121,7 @@ export function parseProduceArgs(argv: readonly string[]): ParsedArgs<ProduceOpt
       natsPublishMode: values.choice("--nats-publish", natsPublishModes, "async"),
       jsonFile: values.text("--json"),
       markdownFile: values.text("--markdown"),
+      brokerCpuProfileDir: values.text("--cpu-prof"),
     };
   });
 }
@@ -156,7 +160,8 @@ export async function runProduce(options: ProduceOptions, print: (line: string) 
       print(`produce ${sizeBytes} B: ${formatThroughput(result)}; latency p50 ${formatMs(result.latency.p50Ms)}, p99 ${formatMs(result.latency.p99Ms)}, max ${formatMs(result.latency.maxMs)}`);
     }
     return perSize;
-  });
+  }, { brokerCpuProfileDir: options.brokerCpuProfileDir });
+  if (options.brokerCpuProfileDir !== undefined) print(`the brokers' CPU profiles are in ${options.brokerCpuProfileDir}`);
   const result: ProduceResult = { scenario: "produce", startedAt, machine, loadAverage: { start: loadAtStart, end: loadAverage() }, settings, results };
   print(`load average at the end ${result.loadAverage.end.join(" ")}`);
   if (jsonFile !== undefined) await writeJsonResult(jsonFile, result, print);

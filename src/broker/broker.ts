@@ -10,6 +10,8 @@ import { Notifier } from "./notifier.js";
 import { PartitionReplica } from "./partitionReplica.js";
 import type { ReadBatch, ReplicaLog, ReplicaFetchOutcome } from "./partitionReplica.js";
 import type { BrokerStatusAnswerJson, CommitOffsetsRequest, ConsumedRecord, FetchRequest, GroupMemberAnswerJson, ProduceAnswerJson, ProduceRequest, ReplicaFetchAnswerJson, ReplicaFetchRequest } from "./protocol.js";
+import { encodeBatchesAnswer } from "./binaryProtocol.js";
+import type { DecodedProduce } from "./binaryProtocol.js";
 
 /** What the broker asks of the quorum (an `AdminClient`: leader discovery and retries included). */
 export interface QuorumApi {
@@ -70,7 +72,7 @@ export interface BrokerDeps {
   readonly quorum: QuorumApi;
   readonly openLog: (dir: string) => Promise<BrokerLog>;
   /** A follower's fetch from `leaderUrl`; throws a BrokerError for coded answers. */
-  readonly fetchFromLeader: (leaderUrl: string, request: ReplicaFetchRequest, signal: AbortSignal) => Promise<ReplicaFetchAnswerJson>;
+  readonly fetchFromLeader: (leaderUrl: string, request: ReplicaFetchRequest, signal: AbortSignal) => Promise<ReplicaFetchOutcome>;
   /** Monotonic milliseconds: sessions, lag and timeouts. */
   readonly nowMs: () => number;
   /** Epoch milliseconds: append times and record timestamps. */
@@ -374,7 +376,7 @@ export class Broker {
         if (url === undefined) throw new BrokerError("LEADER_NOT_AVAILABLE", `Cannot fetch as broker ${leaderId} is not in the metadata`);
         const answer = await this.deps.fetchFromLeader(url, { topic: replica.topic, partition: replica.partitionId, replicaId: this.brokerId, ...replica.fetchRequestFields(), maxBytes: this.settings.replicaFetchBytesMax, maxWaitMs: this.settings.replicaFetchWaitMs }, signal);
         if (signal.aborted) return;
-        await replica.applyFetched(fetchOutcome(answer), leaderId);
+        await replica.applyFetched(answer, leaderId);
         delayMs = retryDelayMsMin;
       } catch (error) {
         if (signal.aborted) return;
@@ -388,8 +390,20 @@ export class Broker {
 
   // ---------------------------------------------------------------- requests (server.ts)
 
-  async produce(request: ProduceRequest): Promise<ProduceAnswerJson> {
+  /** A produce request in its JSON form (strings) or its binary form (bytes, already encoded as the batch stores them). */
+  async produce(request: ProduceRequest | DecodedProduce): Promise<ProduceAnswerJson> {
     const replica = this.replicaFor(request.topic, request.partition);
+    if ("encodedRecords" in request) {
+      const outcome = await replica.produce({
+        acks: request.acks,
+        timeoutMs: request.timeoutMs ?? 30_000,
+        producerId: request.producerId ?? -1,
+        baseSequence: request.producerId === undefined ? -1 : (request.baseSequence ?? 0),
+        records: request.records,
+        encodedRecords: request.encodedRecords,
+      });
+      return { topic: request.topic, partition: request.partition, ...outcome };
+    }
     const now = this.deps.wallClockMs();
     const outcome = await replica.produce({
       acks: request.acks ?? "all",
@@ -409,14 +423,37 @@ export class Broker {
     return { records, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset, nextOffset: last === undefined ? request.offset : last.offset + 1 };
   }
 
+  /** A fetch answered in the binary form: the stored frames from the batch holding `offset`, below the high watermark. */
+  async fetchEncoded(request: FetchRequest): Promise<Buffer> {
+    const replica = this.replicaFor(request.topic, request.partition);
+    const bytes = await replica.fetchEncoded(request.offset, request.maxBytes ?? 1024 * 1024, request.maxWaitMs ?? 0);
+    return encodeBatchesAnswer({ highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }, bytes);
+  }
+
   listOffset(topic: string, partitionId: number, at: "earliest" | "latest"): number {
     const replica = this.replicaFor(topic, partitionId);
     return at === "earliest" ? replica.log.logStartOffset : replica.highWatermark;
   }
 
   async replicaFetch(request: ReplicaFetchRequest): Promise<ReplicaFetchAnswerJson> {
+    const outcome = await this.replicaFetchOutcome(request);
+    if (outcome.kind === "diverging") {
+      return { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset, divergingEpoch: { epoch: outcome.epoch, endOffset: outcome.endOffset }, batches: "" };
+    }
+    return { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset, batches: Buffer.from(outcome.bytes.buffer, outcome.bytes.byteOffset, outcome.bytes.byteLength).toString("base64") };
+  }
+
+  /** A follower's fetch answered in the binary form: the leader's stored frames as they are. */
+  async replicaFetchEncoded(request: ReplicaFetchRequest): Promise<Buffer> {
+    const outcome = await this.replicaFetchOutcome(request);
+    const fields = { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset };
+    if (outcome.kind === "diverging") return encodeBatchesAnswer({ ...fields, divergingEpoch: { epoch: outcome.epoch, endOffset: outcome.endOffset } }, new Uint8Array(0));
+    return encodeBatchesAnswer(fields, outcome.bytes);
+  }
+
+  private async replicaFetchOutcome(request: ReplicaFetchRequest): Promise<ReplicaFetchOutcome> {
     const replica = this.replicaFor(request.topic, request.partition);
-    const outcome = await replica.replicaFetch({
+    return replica.replicaFetch({
       replicaId: request.replicaId,
       partitionEpoch: request.partitionEpoch,
       fetchOffset: request.fetchOffset,
@@ -424,10 +461,6 @@ export class Broker {
       maxBytes: request.maxBytes ?? this.settings.replicaFetchBytesMax,
       maxWaitMs: request.maxWaitMs ?? 0,
     });
-    if (outcome.kind === "diverging") {
-      return { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset, divergingEpoch: { epoch: outcome.epoch, endOffset: outcome.endOffset }, batches: "" };
-    }
-    return { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset, batches: Buffer.from(outcome.bytes.buffer, outcome.bytes.byteOffset, outcome.bytes.byteLength).toString("base64") };
   }
 
   async newProducerId(): Promise<number> {
@@ -554,14 +587,6 @@ export class Broker {
 
 function replicaKey(topic: string, partitionId: number): string {
   return `${topic}/${partitionId}`;
-}
-
-function fetchOutcome(answer: ReplicaFetchAnswerJson): ReplicaFetchOutcome {
-  if (answer.divergingEpoch !== undefined) {
-    return { kind: "diverging", ...answer.divergingEpoch, highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset };
-  }
-  const bytes = Buffer.from(answer.batches, "base64");
-  return { kind: "batches", bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), highWatermark: answer.highWatermark, logStartOffset: answer.logStartOffset };
 }
 
 /** The records of `batches` from `fromOffset` on (a batch may begin before it). */

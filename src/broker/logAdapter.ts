@@ -32,7 +32,7 @@ export function brokerLogAdapter(log: PartitionLog): BrokerLog {
     appendEncoded: (bytes) => translated(() => log.appendReplicated(decodeBatchFrames(bytes))),
     sync: () => translated(() => log.sync()),
     readBatches: async (fromOffset, maxBytes, upToOffset) => (await translated(() => log.read(fromOffset, { maxBytes, upToOffset }))).batches,
-    readEncoded: async (fromOffset, maxBytes, upToOffset) => (await translated(() => log.read(fromOffset, { maxBytes, upToOffset }))).bytes,
+    readEncoded: async (fromOffset, maxBytes, upToOffset) => (await translated(() => log.read(fromOffset, { maxBytes, upToOffset, decode: false }))).bytes,
     truncateTo: (offset) => translated(() => log.truncateTo(offset)),
     endOffsetForEpoch: (epoch) => {
       const found = log.endOffsetForEpoch(epoch);

@@ -43,7 +43,7 @@ function stored(appended: readonly BatchToAppend[], baseOffset = 0): RecordBatch
 
 /** Batches with plain arrays for bytes, so that views into a read buffer compare equal to what was appended. */
 function plain(batches: readonly RecordBatch[]): unknown {
-  return batches.map((b) => ({ ...b, records: b.records.map((r) => ({ ...r, key: r.key === null ? null : [...r.key], value: [...r.value] })) }));
+  return batches.map(({ encodedRecords: _encoded, frame: _frame, ...b }) => ({ ...b, records: b.records.map((r) => ({ ...r, key: r.key === null ? null : [...r.key], value: [...r.value] })) }));
 }
 
 async function appendAll(log: PartitionLog, batches: readonly BatchToAppend[]): Promise<void> {

@@ -12,7 +12,7 @@ import { deriveEpochsAndProducers, readSegment, recoverPartition } from "./stora
 import type { LogConfig, SegmentState } from "./storage/partitionRecovery.js";
 import { checkSequence, recordProducerBatch, sequenceAfter } from "./storage/producerState.js";
 import type { ProducerState, ProducerStates, SequenceCheck } from "./storage/producerState.js";
-import { batchFrameSizeBytes, batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, lastOffsetOf, noProducerId } from "./storage/recordBatch.js";
+import { batchFrameSizeBytes, batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, joinBytes, lastOffsetOf, noProducerId } from "./storage/recordBatch.js";
 import type { BatchToAppend, RecordBatch } from "./storage/recordBatch.js";
 import { FrameCursor, expectBatch, indexFileName, scanBatchSegment, segmentFileName } from "./storage/segmentFiles.js";
 import { addBatchToSummary, emptySummary, encodeIndexFile, indexEntryFor } from "./storage/segmentSummary.js";
@@ -52,6 +52,8 @@ export interface ReadOptions {
   readonly maxBytes: number;
   /** Return only batches that end below this offset (the high watermark); the log end when absent. */
   readonly upToOffset?: number;
+  /** False: `batches` comes back empty, for a reader that wants the frames only (a leader serving a fetch). */
+  readonly decode?: boolean;
 }
 
 export interface ReadResult {
@@ -292,8 +294,8 @@ export class PartitionLog {
         nextOffset = taken.nextOffset ?? nextOffset;
         if (!taken.reachedEnd) break;
       }
-      const bytes = Buffer.concat(frames, sizeBytes);
-      return { batches: decodeFrames(bytes), bytes, nextOffset };
+      const bytes = joinBytes(frames);
+      return { batches: options.decode === false ? [] : decodeFrames(bytes), bytes, nextOffset };
     });
   }
 
@@ -377,7 +379,7 @@ export class PartitionLog {
     if (pending.length === 0) return;
     const segment = this.segments[this.segments.length - 1];
     assert(segment !== undefined && this.activeHandle !== undefined, "batches are written to an open active segment");
-    const bytes = Buffer.concat(pending.map((p) => p.frame));
+    const bytes = joinBytes(pending.map((p) => p.frame));
     await writeFully(this.activeHandle, bytes, segment.summary.sizeBytes);
     // Only once the write is done: an fsync round that started during it does not cover it.
     this.activeDirty = true;

@@ -19,6 +19,8 @@ export interface NewBatch {
   readonly baseSequence: number;
   readonly appendTimeMs: number;
   readonly records: readonly StoredRecord[];
+  /** `records` as a stored batch encodes them (storage/recordBatch.ts), when the request carried them so. */
+  readonly encodedRecords?: Uint8Array | undefined;
 }
 
 export interface ReadBatch extends NewBatch {
@@ -86,6 +88,7 @@ export interface ProduceInput {
   readonly producerId: number;
   readonly baseSequence: number;
   readonly records: readonly StoredRecord[];
+  readonly encodedRecords?: Uint8Array | undefined;
 }
 
 export interface ProduceOutcome {
@@ -228,7 +231,7 @@ export class PartitionReplica {
     // Appends are chained: offsets are assigned in call order, and a sequence check sees every earlier batch.
     const appended = this.appendChain.then(async () => {
       if (this.role !== role) throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot append to ${this.topic}-${this.partitionId} as this broker stopped leading it`, this.leaderHint());
-      const batch: NewBatch = { leaderEpoch: role.leaderEpoch, producerId: input.producerId, baseSequence: input.baseSequence, appendTimeMs: this.deps.wallClockMs(), records: input.records };
+      const batch: NewBatch = { leaderEpoch: role.leaderEpoch, producerId: input.producerId, baseSequence: input.baseSequence, appendTimeMs: this.deps.wallClockMs(), records: input.records, encodedRecords: input.encodedRecords };
       const appended = await this.log.append(batch);
       if (!appended.duplicate) {
         this.changed.notify();
@@ -375,6 +378,18 @@ export class PartitionReplica {
    * follower, which may lag, it waits.
    */
   async fetch(offset: number, maxBytes: number, maxWaitMs: number): Promise<ReadBatch[]> {
+    if (!(await this.readableFrom(offset, maxWaitMs))) return [];
+    return this.log.readBatches(offset, maxBytes, this.highWatermarkOffset);
+  }
+
+  /** As `fetch`, the batches as stored frames, back to back. */
+  async fetchEncoded(offset: number, maxBytes: number, maxWaitMs: number): Promise<Uint8Array> {
+    if (!(await this.readableFrom(offset, maxWaitMs))) return new Uint8Array(0);
+    return this.log.readEncoded(offset, maxBytes, this.highWatermarkOffset);
+  }
+
+  /** Whether records from `offset` are readable, after waiting up to `maxWaitMs` for them; throws when they never can be here. */
+  private async readableFrom(offset: number, maxWaitMs: number): Promise<boolean> {
     if (this.role.kind === "follower" && !this.partition.ISR.includes(this.deps.brokerId)) {
       throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot serve ${this.topic}-${this.partitionId} as this replica is not in sync`, this.leaderHint());
     }
@@ -382,8 +397,7 @@ export class PartitionReplica {
       throw new BrokerError("OFFSET_OUT_OF_RANGE", `Cannot fetch ${this.topic}-${this.partitionId} from ${offset}: readable offsets are ${this.log.logStartOffset} to ${this.highWatermarkOffset}`, { logStartOffset: this.log.logStartOffset, highWatermark: this.highWatermarkOffset });
     }
     if (offset >= this.highWatermarkOffset && maxWaitMs > 0) await this.waitUntil(() => this.highWatermarkOffset > offset, maxWaitMs, () => true);
-    if (offset >= this.highWatermarkOffset) return [];
-    return this.log.readBatches(offset, maxBytes, this.highWatermarkOffset);
+    return offset < this.highWatermarkOffset;
   }
 
   // ---------------------------------------------------------------- follower

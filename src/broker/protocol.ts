@@ -6,6 +6,8 @@ import type { Static } from "typebox";
  * one TypeBox schema per request and answer. Producers send a batch of records to one partition per
  * request; consumers fetch a range of offsets with a byte bound and an optional long-poll; followers
  * fetch from the partition leader the same way (`/v1/replica/fetch`), with encoded batches as base64.
+ * Produce bodies and fetch answers also have a binary form (binaryProtocol.ts), which the producer,
+ * the consumer and followers use.
  *
  * Keys and values are UTF-8 strings: what the command-line tools read and print, and JSON's own type.
  * Errors are `{ code, message, ...details }` with the codes of `BrokerErrorCode`.

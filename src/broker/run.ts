@@ -5,9 +5,8 @@ import { DataDirLockedError, lockDataDir } from "../controller/dataDirLock.js";
 import { StorageCorruptionError } from "../storage/errors.js";
 import { Broker } from "./broker.js";
 import type { BrokerSettings } from "./broker.js";
-import { BrokerError } from "./brokerError.js";
 import { PartitionLog } from "./partitionLog.js";
-import type { ReplicaFetchAnswerJson, ReplicaFetchRequest } from "./protocol.js";
+import { LeaderFetcher } from "./leaderFetch.js";
 import { buildBrokerApp } from "./server.js";
 import { brokerLogAdapter } from "./logAdapter.js";
 
@@ -19,8 +18,6 @@ export interface BrokerConfig {
 
 /** A stop that has not finished by then ends the process anyway. */
 const shutdownMsMax = 10_000;
-/** A follower's fetch that gets no answer within its long-poll plus this is abandoned and sent again. */
-const replicaFetchSlackMs = 5_000;
 
 /**
  * Runs one broker process until SIGTERM or SIGINT: the data directory lock, the quorum client, the
@@ -37,6 +34,7 @@ export async function runBroker(config: BrokerConfig): Promise<number> {
   });
   if (lock === undefined) return 1;
   const quorum = new AdminClient({ controllers: config.controllers, clientId: `broker-${settings.brokerId}-${randomUUID()}` });
+  const leaderFetcher = new LeaderFetcher();
   const broker = new Broker(settings, {
     quorum,
     openLog: async (dir) => {
@@ -44,7 +42,7 @@ export async function runBroker(config: BrokerConfig): Promise<number> {
       for (const warning of warnings) log.warn({ dir }, warning);
       return brokerLogAdapter(partitionLog);
     },
-    fetchFromLeader,
+    fetchFromLeader: (leaderUrl, request, signal) => leaderFetcher.fetch(leaderUrl, request, signal),
     nowMs: () => performance.now(),
     wallClockMs: () => Date.now(),
     newMemberId: () => randomUUID(),
@@ -77,6 +75,7 @@ export async function runBroker(config: BrokerConfig): Promise<number> {
   try {
     await app.close();
     await broker.stop();
+    leaderFetcher.close();
   } catch (error) {
     if (error instanceof StorageCorruptionError) log.error({ err: error }, "storage failed");
     else log.error({ err: error }, "stop failed");
@@ -86,19 +85,4 @@ export async function runBroker(config: BrokerConfig): Promise<number> {
   clearTimeout(forced);
   log.info({ code: stopCode }, "broker stopped");
   return stopCode;
-}
-
-/** A follower's fetch over HTTP (keep-alive through fetch's shared pool); coded answers become BrokerErrors. */
-async function fetchFromLeader(leaderUrl: string, request: ReplicaFetchRequest, signal: AbortSignal): Promise<ReplicaFetchAnswerJson> {
-  const timeout = AbortSignal.timeout((request.maxWaitMs ?? 0) + replicaFetchSlackMs);
-  const response = await fetch(`${leaderUrl}/v1/replica/fetch`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(request),
-    signal: AbortSignal.any([signal, timeout]),
-  });
-  const body = (await response.json()) as unknown;
-  if (response.ok) return body as ReplicaFetchAnswerJson;
-  const coded = body as { code?: string; message?: string };
-  throw new BrokerError((coded.code ?? "INTERNAL") as BrokerError["code"], coded.message ?? `leader answered ${response.status}`);
 }

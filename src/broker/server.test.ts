@@ -7,6 +7,7 @@ import { Broker, defaultBrokerSettings } from "./broker.js";
 import type { BrokerDeps, QuorumApi } from "./broker.js";
 import { BrokerError } from "./brokerError.js";
 import { buildBrokerApp } from "./server.js";
+import { batchesContentType, encodeProduceRequest, produceBatchContentType } from "./binaryProtocol.js";
 
 // The broker's HTTP layer on a real Broker that has not heard from the quorum yet (no replicas): what
 // the server makes of bad input, and the one error → HTTP mapping. Requests go through app.inject().
@@ -72,6 +73,38 @@ test("a body over the limit is BODY_TOO_LARGE (413); an unknown route is ROUTE_N
   assert.deepEqual([large.statusCode, large.json().code], [413, "BODY_TOO_LARGE"]);
   const unknown = await app.inject({ method: "GET", url: "/v1/nothing" });
   assert.deepEqual([unknown.statusCode, unknown.json().code], [404, "ROUTE_NOT_FOUND"]);
+});
+
+test("a binary produce body is read by its content type: a good one reaches the broker, a bad one is BAD_REQUEST naming body", async () => {
+  const app = brokerApp({ bodyBytesMax: 1024 });
+  const headers = { "content-type": produceBatchContentType };
+  const good = encodeProduceRequest({ topic: "orders", partition: 0, acks: -1, producerId: 7, baseSequence: 0 }, [{ key: "k", value: "v", timestampMs: 1 }]);
+  const reached = await app.inject({ method: "POST", url: "/v1/produce", headers, payload: good });
+  assert.deepEqual([reached.statusCode, reached.json().code], [404, "UNKNOWN_TOPIC_OR_PARTITION"], "decoded, then refused by the broker for its partition");
+  const badBodies: readonly Buffer[] = [Buffer.alloc(0), good.subarray(0, good.length - 1), Buffer.from('{"topic":"orders"}'), Buffer.concat([good, Buffer.from([1])])];
+  for (const payload of badBodies) {
+    const response = await app.inject({ method: "POST", url: "/v1/produce", headers, payload });
+    assert.equal(response.statusCode, 400, `${payload.length} bytes`);
+    assert.deepEqual([response.json().code, response.json().field], ["BAD_REQUEST", "body"]);
+    assert.match(response.json().message, /^Cannot accept the binary produce request as /);
+  }
+  const large = encodeProduceRequest({ topic: "orders", partition: 0, acks: 1 }, [{ key: null, value: "x".repeat(2048), timestampMs: 1 }]);
+  const tooLarge = await app.inject({ method: "POST", url: "/v1/produce", headers, payload: large });
+  assert.deepEqual([tooLarge.statusCode, tooLarge.json().code], [413, "BODY_TOO_LARGE"]);
+});
+
+test("a fetch or replica fetch asking for the binary form still gets its errors as coded JSON", async () => {
+  const app = brokerApp();
+  const accept = { accept: `${batchesContentType}, application/json` };
+  const fetch = await app.inject({ method: "GET", url: "/v1/fetch?topic=orders&partition=0&offset=0", headers: accept });
+  assert.deepEqual([fetch.statusCode, fetch.headers["content-type"]?.toString().split(";")[0], fetch.json().code], [404, "application/json", "UNKNOWN_TOPIC_OR_PARTITION"]);
+  const replica = await app.inject({
+    method: "POST",
+    url: "/v1/replica/fetch",
+    headers: accept,
+    payload: { topic: "orders", partition: 0, replicaId: 2, partitionEpoch: 0, fetchOffset: 0, lastFetchedEpoch: -1 },
+  });
+  assert.deepEqual([replica.statusCode, replica.json().code], [404, "UNKNOWN_TOPIC_OR_PARTITION"]);
 });
 
 test("a producer id while the quorum cannot be reached is BROKER_NOT_READY (503) with Retry-After", async () => {

@@ -26,12 +26,14 @@ import {
   ReplicaFetchBody,
 } from "./protocol.js";
 import type { BrokerErrorCode } from "./protocol.js";
+import { acceptsBatches, batchesContentType, decodeProduceRequest, produceBatchContentType } from "./binaryProtocol.js";
+import type { DecodedProduce } from "./binaryProtocol.js";
 import type { Static } from "typebox";
 
 export interface BrokerServerDeps {
   readonly broker: Pick<
     Broker,
-    "brokerId" | "produce" | "fetch" | "listOffset" | "replicaFetch" | "newProducerId" | "joinGroup" | "heartbeatGroup" | "leaveGroup" | "commitOffsets" | "groupOffsets" | "status" | "urlOf"
+    "brokerId" | "produce" | "fetch" | "fetchEncoded" | "listOffset" | "replicaFetch" | "replicaFetchEncoded" | "newProducerId" | "joinGroup" | "heartbeatGroup" | "leaveGroup" | "commitOffsets" | "groupOffsets" | "status" | "urlOf"
   >;
   readonly logger?: FastifyBaseLogger | false;
   readonly bodyBytesMax?: number;
@@ -64,12 +66,27 @@ export function buildBrokerApp(deps: BrokerServerDeps): FastifyInstance {
     sendError(reply, 404, { code: "ROUTE_NOT_FOUND", message: `Cannot ${request.method} ${request.url} as no such route exists` });
   });
 
+  // The binary produce body (binaryProtocol.ts) arrives as a Buffer within the body limit and is decoded
+  // here, as strictly as the JSON form is checked by its schema: a bad one is BAD_REQUEST naming `body`.
+  app.addContentTypeParser(produceBatchContentType, { parseAs: "buffer", bodyLimit: bodyBytesMax }, (_request, body, done) => {
+    const decoded = decodeProduceRequest(body as Buffer);
+    if (decoded.ok) done(null, decoded.value);
+    else done(new BrokerError("BAD_REQUEST", `Cannot accept the binary produce request as ${decoded.reason}`, { field: "body" }), undefined);
+  });
+
   app.get("/healthz", async () => ({ status: "ok", brokerId: broker.brokerId }));
   app.get("/v1/broker", { schema: { response: answers(BrokerStatusAnswer) } }, async () => broker.status());
 
-  app.post<{ Body: Static<typeof ProduceBody> }>("/v1/produce", { schema: { body: ProduceBody, response: answers(ProduceAnswer) } }, async (request) => broker.produce(request.body));
+  // JSON bodies are checked by the schema; binary ones by their parser above.
+  app.post<{ Body: Static<typeof ProduceBody> | DecodedProduce }>(
+    "/v1/produce",
+    { schema: { body: { content: { "application/json": { schema: ProduceBody } } }, response: answers(ProduceAnswer) } },
+    async (request) => broker.produce(request.body),
+  );
 
-  app.get<{ Querystring: Static<typeof FetchQuery> }>("/v1/fetch", { schema: { querystring: FetchQuery, response: answers(FetchAnswer) } }, async (request) => {
+  // `Accept: application/x-yakt-batches` asks for the stored frames as they are (binaryProtocol.ts); JSON otherwise.
+  app.get<{ Querystring: Static<typeof FetchQuery> }>("/v1/fetch", { schema: { querystring: FetchQuery, response: answers(FetchAnswer) } }, async (request, reply) => {
+    if (acceptsBatches(request.headers.accept)) return reply.header("content-type", batchesContentType).send(await broker.fetchEncoded(request.query));
     const { topic, partition } = request.query;
     return { topic, partition, ...(await broker.fetch(request.query)) };
   });
@@ -106,7 +123,10 @@ export function buildBrokerApp(deps: BrokerServerDeps): FastifyInstance {
     async (request) => ({ group: request.params.group, topic: request.query.topic, offsets: await broker.groupOffsets(request.params.group, request.query.topic) }),
   );
 
-  app.post<{ Body: Static<typeof ReplicaFetchBody> }>("/v1/replica/fetch", { schema: { body: ReplicaFetchBody, response: answers(ReplicaFetchAnswer) } }, async (request) => broker.replicaFetch(request.body));
+  app.post<{ Body: Static<typeof ReplicaFetchBody> }>("/v1/replica/fetch", { schema: { body: ReplicaFetchBody, response: answers(ReplicaFetchAnswer) } }, async (request, reply) => {
+    if (acceptsBatches(request.headers.accept)) return reply.header("content-type", batchesContentType).send(await broker.replicaFetchEncoded(request.body));
+    return broker.replicaFetch(request.body);
+  });
 
   return app;
 }

@@ -3,6 +3,9 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "./clock.js";
+import { acceptsBatches, batchesContentType, decodeProduceRequest, encodeBatchesAnswer, produceBatchContentType } from "../broker/binaryProtocol.js";
+import { encodeBatchFrames } from "../broker/storage/recordBatch.js";
+import type { RecordBatch } from "../broker/storage/recordBatch.js";
 
 /**
  * Test fixtures for producers and consumers: a fake data plane on 127.0.0.1 that speaks just enough of
@@ -21,6 +24,8 @@ export interface FakeBrokerRequest {
   readonly query: Readonly<Record<string, string>>;
   readonly body: Readonly<Record<string, unknown>>;
   readonly group: string | undefined;
+  /** The request's Accept header. */
+  readonly accept: string | undefined;
 }
 
 /** What a broker does with one request instead of (or after) serving it. */
@@ -92,6 +97,12 @@ export class FakeCluster {
   fault: ((request: FakeBrokerRequest) => Fault | undefined) | undefined;
   /** NOT_LEADER_FOR_PARTITION answers name the leader's URL (as real brokers do when they know it). */
   notLeaderHints = true;
+  /**
+   * A fetch that asks for `application/x-yakt-batches` gets it (as real brokers answer): the records as
+   * stored frames of two records each, from even offsets, so the first may begin before the offset asked
+   * for. False: every fetch is answered in JSON.
+   */
+  binaryFetch = true;
   coordinatorId: number;
   private readonly topics = new Map<string, FakeTopic>();
   private readonly groups = new Map<string, FakeGroup>();
@@ -274,6 +285,7 @@ export class FakeCluster {
       query: Object.fromEntries(url.searchParams),
       body,
       group: groupMatch?.[1] === undefined ? undefined : decodeURIComponent(groupMatch[1]),
+      accept: incoming.headers.accept,
     };
     this.requests.push(request);
     for (const watcher of [...this.requestWatchers]) watcher(request);
@@ -291,10 +303,14 @@ export class FakeCluster {
       response.socket?.destroy();
       return;
     }
-    if (!response.writableEnded && !response.destroyed) sendJson(response, status, answer);
+    if (response.writableEnded || response.destroyed) return;
+    if (Buffer.isBuffer(answer)) {
+      response.writeHead(status, { "content-type": batchesContentType, "content-length": answer.length });
+      response.end(answer);
+    } else sendJson(response, status, answer);
   }
 
-  private async serve(request: FakeBrokerRequest, response: ServerResponse): Promise<[number, Record<string, unknown>]> {
+  private async serve(request: FakeBrokerRequest, response: ServerResponse): Promise<[number, Record<string, unknown> | Buffer]> {
     switch (request.route) {
       case "produce":
         return this.produce(request);
@@ -349,7 +365,7 @@ export class FakeCluster {
     return [200, { topic, partition: partitionId, baseOffset, lastOffset: state.records.length - 1, duplicate: false }];
   }
 
-  private async fetch(request: FakeBrokerRequest, response: ServerResponse): Promise<[number, Record<string, unknown>]> {
+  private async fetch(request: FakeBrokerRequest, response: ServerResponse): Promise<[number, Record<string, unknown> | Buffer]> {
     const topic = request.query["topic"] ?? "";
     const partitionId = Number(request.query["partition"]);
     const offset = Number(request.query["offset"]);
@@ -361,6 +377,15 @@ export class FakeCluster {
       return [416, { code: "OFFSET_OUT_OF_RANGE", message: `offset ${offset} is outside [0, ${state.records.length}]`, logStartOffset: 0, highWatermark: state.records.length }];
     }
     if (offset === state.records.length && maxWaitMs > 0) await this.waitForRecords(state, maxWaitMs, response);
+    if (this.binaryFetch && acceptsBatches(request.accept)) {
+      const batches: RecordBatch[] = [];
+      const bytes = (text: string): Uint8Array => Buffer.from(text, "utf8");
+      for (let base = offset - (offset % 2); base < state.records.length; base += 2) {
+        const records = state.records.slice(base, base + 2).map((r) => ({ key: r.key === null ? null : bytes(r.key), value: bytes(r.value), timestampMs: r.timestampMs }));
+        batches.push({ baseOffset: base, leaderEpoch: 0, producerId: -1, baseSequence: -1, appendTimeMs: 0, records });
+      }
+      return [200, encodeBatchesAnswer({ highWatermark: state.records.length, logStartOffset: 0 }, encodeBatchFrames(batches))];
+    }
     const records = state.records.slice(offset).map((r) => ({ offset: r.offset, key: r.key, value: r.value, timestampMs: r.timestampMs }));
     return [200, { topic, partition: partitionId, highWatermark: state.records.length, logStartOffset: 0, nextOffset: offset + records.length, records }];
   }
@@ -505,9 +530,21 @@ function routeOf(method: string, path: string, groupAction: string | undefined):
   return "unknown";
 }
 
+/**
+ * The request body as an object: JSON as it is, and a binary produce request (broker/binaryProtocol.ts)
+ * decoded into the fields of its JSON form, so that tests read both alike. A binary body that does not
+ * decode is `{ invalidBinary: reason }`.
+ */
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
+  if (request.headers["content-type"] === produceBatchContentType) {
+    const decoded = decodeProduceRequest(Buffer.concat(chunks));
+    if (!decoded.ok) return { invalidBinary: decoded.reason };
+    const { encodedRecords: _encoded, records, ...fields } = decoded.value;
+    const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    return { ...fields, binary: true, records: records.map((r) => ({ key: r.key === null ? null : text(r.key), value: text(r.value), timestampMs: r.timestampMs })) };
+  }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.length === 0) return {};
   const parsed: unknown = JSON.parse(text);

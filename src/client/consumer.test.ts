@@ -63,6 +63,27 @@ describe("Consumer without a group", () => {
     });
   });
 
+  test("fetches ask for the binary form and read it; a broker that answers JSON is read alike", async () => {
+    for (const binaryFetch of [true, false]) {
+      await withCluster(async (cluster) => {
+        cluster.binaryFetch = binaryFetch;
+        cluster.createTopic("t", 1);
+        cluster.append("t", 0, ["a0", { key: "ключ", value: "значение" }, "a2"]);
+        const all = consumerOf(cluster, new ManualClock(), { fromBeginning: true, maxMessages: 3 });
+        assert.deepEqual((await collect(all)).map((r) => [r.offset, r.key, r.value]), [[0, null, "a0"], [1, "ключ", "значение"], [2, null, "a2"]], `binaryFetch ${binaryFetch}`);
+        await all.close();
+        // A consumer from the high watermark (3) gets the frame of offsets 2 and 3 (binary) and must skip offset 2.
+        const consumer = consumerOf(cluster, new ManualClock(), { maxMessages: 2 });
+        const collecting = collect(consumer);
+        await cluster.waitForRequest((r) => r.route === "offsets" && r.query["at"] === "latest");
+        cluster.append("t", 0, ["a3", "a4"]);
+        assert.deepEqual((await collecting).map((r) => [r.offset, r.value]), [[3, "a3"], [4, "a4"]], `binaryFetch ${binaryFetch}`);
+        assert(cluster.requestsOf("fetch").every((r) => r.accept?.includes("application/x-yakt-batches") === true));
+        await consumer.close();
+      });
+    }
+  });
+
   test("latest (the default): starts at the high watermark and sees only what is produced after", async () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 2);

@@ -1,4 +1,7 @@
 import { fetchBytesMax as protocolFetchBytesMax, fetchWaitMsMax } from "../broker/protocol.js";
+import { batchesContentType, decodeBatchesAnswer } from "../broker/binaryProtocol.js";
+import { decodeBatchFrames } from "../broker/storage/recordBatch.js";
+import type { RecordBatch } from "../broker/storage/recordBatch.js";
 import { judgeBrokerAnswer, judgeBrokerFailure } from "./brokerPolicy.js";
 import type { BrokerVerdict } from "./brokerPolicy.js";
 import { AdminError } from "./adminError.js";
@@ -287,10 +290,11 @@ export class Consumer {
         continue;
       }
       const starting = state.fetchOffset === undefined;
-      const reply = await this.conn.send({ method: "GET", url, path: this.partitionPath(state), timeoutMs: this.conn.requestTimeoutMs + (starting ? 0 : this.maxWaitMs) }, signal);
+      const reply = await this.conn.send({ method: "GET", url, path: this.partitionPath(state), timeoutMs: this.conn.requestTimeoutMs + (starting ? 0 : this.maxWaitMs), ...(starting ? {} : { accept: batchesContentType }) }, signal);
       if (signal.aborted) return;
       const verdict: BrokerVerdict = reply.kind === "answer" ? judgeBrokerAnswer(reply.status, reply.body, reply.retryAfterMs) : judgeBrokerFailure(reply.failure);
-      if (verdict.kind === "done" && reply.kind === "answer" && isRecord(reply.body) && this.accept(state, reply.body)) {
+      const accepted = verdict.kind === "done" && reply.kind === "answer" && (Buffer.isBuffer(reply.body) ? this.acceptBatches(state, reply.body) : isRecord(reply.body) && this.accept(state, reply.body));
+      if (accepted) {
         retriesCount = 0;
         redirectsInRowCount = 0;
         continue;
@@ -344,6 +348,39 @@ export class Consumer {
     }
     const last = state.records[state.records.length - 1];
     state.fetchOffset = Math.max(state.fetchOffset, nextOffset, addedCount > 0 && last !== undefined ? last.offset + 1 : 0);
+    this.bufferedCount += addedCount;
+    if (addedCount > 0) this.wake(this.recordWaiters);
+    return true;
+  }
+
+  /**
+   * Takes a fetch answer in the binary form: the broker's stored frames, each checked by its CRC and
+   * decoded; records before the fetch offset (the first batch may begin before it) are skipped. False when
+   * the answer does not read.
+   */
+  private acceptBatches(state: PartitionFetch, body: Buffer): boolean {
+    const fetchOffset = state.fetchOffset;
+    if (fetchOffset === undefined) return false;
+    const decoded = decodeBatchesAnswer(body);
+    if (!decoded.ok) return false;
+    let batches: RecordBatch[];
+    try {
+      batches = decodeBatchFrames(decoded.value.frames);
+    } catch {
+      return false;
+    }
+    let addedCount = 0;
+    let nextOffset = fetchOffset;
+    for (const batch of batches) {
+      batch.records.forEach((record, i) => {
+        const offset = batch.baseOffset + i;
+        if (offset < fetchOffset) return;
+        state.records.push({ topic: this.topic, partition: state.partition, offset, key: record.key === null ? null : utf8(record.key), value: utf8(record.value), timestampMs: record.timestampMs });
+        addedCount++;
+        nextOffset = offset + 1;
+      });
+    }
+    state.fetchOffset = nextOffset;
     this.bufferedCount += addedCount;
     if (addedCount > 0) this.wake(this.recordWaiters);
     return true;
@@ -633,4 +670,8 @@ function memberOf(body: Readonly<Record<string, unknown>>): GroupMembership | un
 
 function samePartitions(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }

@@ -71,9 +71,10 @@ describe("Producer batching", () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 1);
       const clock = new ManualClock();
-      // {"key":null,"value":"aaaaaaaaaa","timestampMs":0} is 48 bytes: two fit in 100, three do not.
+      // A keyless record of 40 bytes counts 50 (8 for the timestamp delta at most, 1 for the null key, 1
+      // for the value's length): two fit in 100, three do not.
       const producer = producerOf(cluster, clock, { lingerMs: 1_000, batchBytesMax: 100 });
-      const deliveries = await Promise.all(["a", "b", "c"].map((c) => producer.enqueue({ topic: "t", value: c.repeat(10) })));
+      const deliveries = await Promise.all(["a", "b", "c"].map((c) => producer.enqueue({ topic: "t", value: c.repeat(40) })));
       await Promise.all(deliveries.slice(0, 2).map((d) => d.acknowledged));
       assert.deepEqual(recordsPerRequest(cluster), [2]);
       await producer.close();
@@ -93,23 +94,39 @@ describe("Producer batching", () => {
     });
   });
 
-  test("sends wait while bufferedRecordsMax records are unacknowledged, and keep their order", async () => {
+  test("sends wait while bufferedRecordsMax records are unacknowledged, and keep their order; a full buffer sends without lingering", async () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 1);
       const clock = new ManualClock();
+      // The first attempt is refused (retriable, not appended), so the batch stays unacknowledged until the clock moves.
+      let refused = false;
+      cluster.fault = (request) => {
+        if (request.route !== "produce" || refused) return undefined;
+        refused = true;
+        return { kind: "answer", status: 503, body: { code: "LEADER_NOT_AVAILABLE", message: "no leader in this test" } };
+      };
       const producer = producerOf(cluster, clock, { lingerMs: 1_000, bufferedRecordsMax: 2 });
       const first = await Promise.all(["a", "b"].map((value) => producer.enqueue({ topic: "t", value })));
+      assert.equal(cluster.requestsOf("produce").length, 0, "the batch lingers while there is room");
       let thirdTaken = false;
       const third = producer.enqueue({ topic: "t", value: "c" }).then((delivery) => {
         thirdTaken = true;
         return delivery;
       });
-      await settle();
+      await cluster.waitForRequest((r) => r.route === "produce");
+      assert.deepEqual(recordsPerRequest(cluster), [2], "with a record waiting for room, the batch went without its linger");
+      // Until the refusal is in and the producer backs off (a timer on the manual clock); bounded in turns.
+      for (let turn = 0; turn < 10_000 && clock.pendingCount === 0; turn++) await settle(1);
+      assert.ok(clock.pendingCount > 0, "the producer backs off after the refusal");
       assert.equal(thirdTaken, false);
-      await producer.flush();
+      await clock.advance(2_000);
+      const offsets = await Promise.all([...first, await third].map(async (d, i) => {
+        if (i === 2) await producer.flush();
+        return (await d.acknowledged).offset;
+      }));
       assert.equal(thirdTaken, true);
-      const offsets = await Promise.all([...first, await third].map(async (d) => (await d.acknowledged).offset));
       assert.deepEqual(offsets, [0, 1, 2]);
+      assert.deepEqual(values(cluster, "t", 0), ["a", "b", "c"]);
       await producer.close();
     });
   });

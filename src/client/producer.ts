@@ -1,4 +1,6 @@
-import type { Acks, ProducedRecord } from "../broker/protocol.js";
+import type { Acks } from "../broker/protocol.js";
+import { encodeProduceRequest, produceBatchContentType, textRecordSizeBytes } from "../broker/binaryProtocol.js";
+import type { TextRecord } from "../broker/binaryProtocol.js";
 import { produceBodyBytesMax, produceRecordsCountMax, produceTimeoutMsMax } from "../broker/protocol.js";
 import { assert } from "../shared/assert.js";
 import type { BrokerVerdict } from "./brokerPolicy.js";
@@ -43,7 +45,7 @@ export interface ProducerOptions extends DataPlaneOptions {
   /** How long a batch waits for more records after its first, unless it fills up sooner. */
   readonly lingerMs?: number;
   readonly batchRecordsMax?: number;
-  /** Bytes of one batch's records as JSON; one record larger than this is refused (RECORD_TOO_LARGE). */
+  /** Bytes of one batch's records as encoded (UTF-8 keys and values, lengths, timestamps); one record larger than this is refused (RECORD_TOO_LARGE). */
   readonly batchBytesMax?: number;
   /** Records taken but not yet acknowledged; `enqueue` and `send` wait while this many are. */
   readonly bufferedRecordsMax?: number;
@@ -64,6 +66,8 @@ export const producerDefaults = {
 
 /** Bytes of a produce body besides its records (topic, partition, acks, ids). */
 const produceEnvelopeBytesMax = 1024;
+/** Bytes a record's timestamp delta takes at most (a uvarint of a safe integer). */
+const timestampDeltaBytesMax = 8;
 /** The broker answers REQUEST_TIMED_OUT after `timeoutMs`; our own timeout comes this much later so that it can. */
 const answerMarginMs = 5_000;
 /** The largest baseSequence + count - 1 (a Kafka int32); past it the producer takes a new producer id. */
@@ -76,8 +80,15 @@ interface Deferred {
   readonly reject: (error: unknown) => void;
 }
 
+interface RecordSize {
+  /** UTF-8 bytes of the key, null for a null key. */
+  readonly keyBytes: number | null;
+  readonly valueBytes: number;
+}
+
 interface Admission {
   readonly record: ProducerRecord;
+  readonly size: RecordSize;
   readonly sizeBytes: number;
   readonly takenMs: number;
   readonly resolve: (delivery: Delivery) => void;
@@ -85,7 +96,9 @@ interface Admission {
 }
 
 interface Batch {
-  readonly records: ProducedRecord[];
+  readonly records: TextRecord[];
+  /** Each record's key and value lengths, so that encoding measures no string twice. */
+  readonly sizes: RecordSize[];
   readonly waiting: Deferred[];
   sizeBytes: number;
   /** Its first record's time taken + deliveryTimeoutMs. */
@@ -120,7 +133,8 @@ interface PartitionState {
  *
  * - Partition: the record's own, else by key hash, else round-robin (partitioner.ts).
  * - Batching: per partition, a batch goes when `batchRecordsMax` or `batchBytesMax` is reached or
- *   `lingerMs` after its first record, whichever is first; one batch per partition is in flight.
+ *   `lingerMs` after its first record, whichever is first, or at once while `bufferedRecordsMax` records
+ *   are held and more wait (lingering cannot add to it then); one batch per partition is in flight.
  * - Idempotence (default): a producer id from `POST /v1/producer-ids`, and per partition sequences from
  *   0; a retry resends the same batch with the same `baseSequence`, and a `duplicate: true` answer
  *   acknowledges it with the original offsets. After a batch failed (it may or may not have been
@@ -181,12 +195,16 @@ export class Producer {
     if (record.partition !== undefined && (!Number.isSafeInteger(record.partition) || record.partition < 0)) {
       return Promise.reject(new ClientError("BAD_REQUEST", 0, `Cannot send to topic ${record.topic} as partition must be a non-negative integer: current value is ${record.partition}`, { field: "partition" }));
     }
-    const sizeBytes = Buffer.byteLength(JSON.stringify({ key: record.key ?? null, value: record.value, timestampMs: record.timestampMs ?? 0 }));
+    if (record.timestampMs !== undefined && (!Number.isSafeInteger(record.timestampMs) || record.timestampMs < 0)) {
+      return Promise.reject(new ClientError("BAD_REQUEST", 0, `Cannot send to topic ${record.topic} as timestampMs must be a non-negative integer: current value is ${record.timestampMs}`, { field: "timestampMs" }));
+    }
+    const size: RecordSize = { keyBytes: record.key === undefined || record.key === null ? null : Buffer.byteLength(record.key), valueBytes: Buffer.byteLength(record.value) };
+    const sizeBytes = timestampDeltaBytesMax + textRecordSizeBytes(size.keyBytes, size.valueBytes);
     if (sizeBytes > this.batchBytesMax) {
       return Promise.reject(new ClientError("RECORD_TOO_LARGE", 0, `Cannot send to topic ${record.topic} as the record takes ${sizeBytes} bytes, more than batchBytesMax: current value is ${this.batchBytesMax}`, { sizeBytes }));
     }
     return new Promise((resolve, reject) => {
-      this.admissions.push({ record, sizeBytes, takenMs: this.conn.clock.nowMs(), resolve, reject });
+      this.admissions.push({ record, size, sizeBytes, takenMs: this.conn.clock.nowMs(), resolve, reject });
       this.admit();
     });
   }
@@ -223,7 +241,14 @@ export class Producer {
       this.admissions.shift();
       this.place(admission, topic);
     }
+    // Full: no record can join a lingering batch before some are acknowledged, so lingering only delays.
+    if (this.exhausted()) for (const state of this.allPartitions()) this.drain(state);
     this.checkIdle();
+  }
+
+  /** Records wait for room: every batch may go at once (Kafka's accumulator does the same when its memory is exhausted). */
+  private exhausted(): boolean {
+    return this.admissions.length > 0 && this.bufferedCount >= this.bufferedRecordsMax;
   }
 
   /** Finds (or creates) the head record's topic; when that fails, the records at the head for it fail. */
@@ -261,6 +286,7 @@ export class Producer {
     const batch = state.open ?? this.openBatch(state, admission.takenMs);
     const acknowledged = new Promise<RecordAck>((resolve, reject) => batch.waiting.push({ resolve, reject }));
     batch.records.push({ key: record.key ?? null, value: record.value, timestampMs: record.timestampMs ?? this.conn.clock.nowMs() });
+    batch.sizes.push(admission.size);
     batch.sizeBytes += admission.sizeBytes;
     this.bufferedCount++;
     if (batch.records.length >= this.batchRecordsMax) this.closeOpen(state);
@@ -269,7 +295,7 @@ export class Producer {
   }
 
   private openBatch(state: PartitionState, firstTakenMs: number): Batch {
-    const batch: Batch = { records: [], waiting: [], sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined, maybeAppended: false };
+    const batch: Batch = { records: [], sizes: [], waiting: [], sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined, maybeAppended: false };
     if (!batch.lingered) {
       batch.cancelLinger = this.conn.clock.setTimer(() => {
         batch.lingered = true;
@@ -293,7 +319,7 @@ export class Producer {
   /** Sends the partition's next batch if none is in flight and one may go. */
   private drain(state: PartitionState): void {
     if (state.inFlight !== undefined) return;
-    if (state.full.length === 0 && state.open !== undefined && (state.open.lingered || this.flushingCount > 0)) this.closeOpen(state);
+    if (state.full.length === 0 && state.open !== undefined && (state.open.lingered || this.flushingCount > 0 || this.exhausted())) this.closeOpen(state);
     const batch = state.full.shift();
     if (batch === undefined) return;
     state.inFlight = batch;
@@ -334,7 +360,7 @@ export class Producer {
         verdict = { kind: "retry", refresh: true, outcome: "not_applied", leaderUrl: undefined, retryAfterMs: undefined };
         lastError = new ClientError("LEADER_NOT_AVAILABLE", 0, `Cannot send to partition ${state.topic}/${state.partition} as the metadata names no leader for it`, { topic: state.topic, partition: state.partition });
       } else {
-        const reply = await this.conn.send({ method: "POST", url, path: "/v1/produce", body: this.produceBody(state, batch), timeoutMs: this.produceTimeoutMs() + answerMarginMs });
+        const reply = await this.conn.send({ method: "POST", url, path: "/v1/produce", body: this.produceBody(state, batch), contentType: produceBatchContentType, timeoutMs: this.produceTimeoutMs() + answerMarginMs });
         verdict = reply.kind === "answer" ? judgeBrokerAnswer(reply.status, reply.body, reply.retryAfterMs) : judgeBrokerFailure(reply.failure);
         if (verdict.kind === "done") return baseOffsetOf(reply, batch, attempt);
         if (mayHaveAppended(reply, verdict)) batch.maybeAppended = true;
@@ -355,15 +381,16 @@ export class Producer {
     }
   }
 
-  private produceBody(state: PartitionState, batch: Batch): Record<string, unknown> {
-    return {
+  /** The binary produce body (broker/binaryProtocol.ts): the records go as the leader will store them. */
+  private produceBody(state: PartitionState, batch: Batch): Buffer {
+    const fields = {
       topic: state.topic,
       partition: state.partition,
-      acks: this.acks,
+      acks: this.acks === "all" ? -1 : this.acks,
       timeoutMs: this.produceTimeoutMs(),
       ...(batch.sequence === undefined ? {} : { producerId: batch.sequence.producerId, baseSequence: batch.sequence.baseSequence }),
-      records: batch.records,
     };
+    return encodeProduceRequest(fields, batch.records, batch.sizes);
   }
 
   private produceTimeoutMs(): number {

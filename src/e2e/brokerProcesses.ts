@@ -36,6 +36,8 @@ export interface BrokerProcessOptions {
   readonly replicaPeerAddress?: (from: number, to: number) => string;
   /** Brokers started by `start()` (default all); the others wait for `startBroker`. */
   readonly startIds?: readonly number[];
+  /** Flags for node itself, before the script (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 interface BrokerSlot {
@@ -136,7 +138,7 @@ export class BrokerProcesses {
     const fd = openSync(slot.logFile, "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
+      child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...args], { stdio: ["ignore", fd, fd] });
     } finally {
       closeSync(fd);
     }

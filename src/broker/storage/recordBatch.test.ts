@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PartitionLogError } from "./partitionLogError.js";
-import { batchProblem, decodeBatchFrames, encodeBatchFrame, encodeBatchFrames, sequenceMax } from "./recordBatch.js";
+import { batchProblem, decodeBatchFrames, encodeBatchFrame, encodeBatchFrames, joinBytes, sequenceMax } from "./recordBatch.js";
 import type { RecordBatch } from "./recordBatch.js";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -31,7 +31,7 @@ const batches: RecordBatch[] = [
 
 /** Batches with plain arrays for bytes, so that views and copies compare equal. */
 function plain(list: readonly RecordBatch[]): unknown {
-  return list.map((b) => ({ ...b, records: b.records.map((r) => ({ ...r, key: r.key === null ? null : [...r.key], value: [...r.value] })) }));
+  return list.map(({ encodedRecords: _encoded, frame: _frame, ...b }) => ({ ...b, records: b.records.map((r) => ({ ...r, key: r.key === null ? null : [...r.key], value: [...r.value] })) }));
 }
 
 test("batch frames decode to the batches they encode, and re-encode to the same bytes", () => {
@@ -40,6 +40,9 @@ test("batch frames decode to the batches they encode, and re-encode to the same 
   const decoded = decodeBatchFrames(encoded);
   assert.deepEqual(plain(decoded), plain(batches));
   assert.deepEqual(encodeBatchFrames(decoded), encoded);
+  // Framed again from their fields alone (neither the received frame nor the encoded records kept), the same bytes.
+  assert.deepEqual(encodeBatchFrames(decoded.map(({ frame: _frame, encodedRecords: _encoded, ...fields }) => fields)), encoded);
+  assert.deepEqual(encodeBatchFrames(decoded.map(({ frame: _frame, ...fields }) => fields)), encoded);
   assert.deepEqual(decodeBatchFrames(new Uint8Array(0)), []);
 });
 
@@ -68,4 +71,18 @@ test("batchProblem names what makes a batch unstorable", () => {
     { change: { records: [{ key: null, value: new Uint8Array(4 * 1024 * 1024), timestampMs: 0 }] }, problem: /encodes to \d+ bytes, more than/ },
   ];
   for (const { change, problem } of table) assert.match(batchProblem({ ...base, ...change }) ?? "", problem, JSON.stringify(Object.keys(change)));
+});
+
+test("joinBytes gives a view of parts that lie back to back in one buffer, and a copy of any others", () => {
+  const whole = Buffer.from([1, 2, 3, 4, 5, 6]);
+  const joined = joinBytes([whole.subarray(0, 2), whole.subarray(2, 5)]);
+  assert.deepEqual([...joined], [1, 2, 3, 4, 5]);
+  whole[0] = 9;
+  assert.equal(joined[0], 9, "a view of the same bytes");
+  const gap = joinBytes([whole.subarray(0, 2), whole.subarray(3, 5)]);
+  assert.deepEqual([...gap], [9, 2, 4, 5]);
+  whole[0] = 1;
+  assert.equal(gap[0], 9, "a copy");
+  assert.deepEqual([...joinBytes([Buffer.from([1]), Buffer.from([2])])], [1, 2]);
+  assert.equal(joinBytes([]).length, 0);
 });

@@ -1,4 +1,5 @@
-import { encodeFrame, frameBytesMin, readFrame } from "../../storage/entryFrame.js";
+import { crc32 } from "node:zlib";
+import { frameBodyFixedBytes, frameBytesMin, frameHeaderBytes, readFrame } from "../../storage/entryFrame.js";
 import type { Frame } from "../../storage/entryFrame.js";
 import { assert } from "../../shared/assert.js";
 import { limits } from "../../shared/limits.js";
@@ -49,10 +50,21 @@ export interface BatchToAppend {
   /** The leader's clock when it appended the batch. */
   readonly appendTimeMs: number;
   readonly records: readonly LogRecord[];
+  /**
+   * `records` already encoded: the batch data from `baseTimestampMs` on (its byte 24), canonical, as a
+   * binary produce request or a replicated frame carries it. When given, the frame copies it instead of
+   * encoding the records again; whoever sets it has checked that it decodes to `records`.
+   */
+  readonly encodedRecords?: Uint8Array | undefined;
 }
 
 export interface RecordBatch extends BatchToAppend {
   readonly baseOffset: number;
+  /**
+   * The batch's whole frame as received and CRC-checked (`decodeBatchFrames`): a follower writes the
+   * leader's bytes as they are instead of framing the batch again.
+   */
+  readonly frame?: Uint8Array | undefined;
 }
 
 /** The fields of a batch that live before its records: all the log needs to index and recover it. */
@@ -99,31 +111,67 @@ export function batchFrameSizeBytes(batch: RecordBatch): number {
   return frameBytesMin + batchDataSizeBytes(batch);
 }
 
-/** The batch's frame; `batch` must pass `batchProblem`. */
+/** Bytes of a batch's data before `encodedRecords`: recordsCount, producerId, baseSequence, appendTimeMs. */
+const encodedRecordsOffset = 24;
+
+/** The batch's frame; `batch` must pass `batchProblem`. Written straight into the frame, then sealed by its CRC. */
 export function encodeBatchFrame(batch: RecordBatch): Buffer {
-  const baseTimestampMs = minTimestampMs(batch.records);
-  const data = Buffer.alloc(batchDataSizeBytes(batch));
-  let position = data.writeUInt32BE(batch.records.length, 0);
-  position = data.writeBigInt64BE(BigInt(batch.producerId), position);
-  position = data.writeInt32BE(batch.baseSequence, position);
-  position = data.writeBigUInt64BE(BigInt(batch.appendTimeMs), position);
-  position = data.writeBigUInt64BE(BigInt(baseTimestampMs), position);
-  for (const record of batch.records) {
-    position = writeUvarint(data, position, record.timestampMs - baseTimestampMs);
-    position = writeUvarint(data, position, record.key === null ? 0 : record.key.length + 1);
-    if (record.key !== null) position += copyInto(data, record.key, position);
-    position = writeUvarint(data, position, record.value.length);
-    position += copyInto(data, record.value, position);
+  if (batch.frame !== undefined) return Buffer.from(batch.frame.buffer, batch.frame.byteOffset, batch.frame.byteLength);
+  const dataBytes = batchDataSizeBytes(batch);
+  const frame = Buffer.allocUnsafe(frameBytesMin + dataBytes);
+  const dataStart = frameBytesMin;
+  let position = frame.writeUInt32BE(batch.records.length, dataStart);
+  position = frame.writeBigInt64BE(BigInt(batch.producerId), position);
+  position = frame.writeInt32BE(batch.baseSequence, position);
+  position = frame.writeBigUInt64BE(BigInt(batch.appendTimeMs), position);
+  if (batch.encodedRecords !== undefined) {
+    frame.set(batch.encodedRecords, position);
+    position += batch.encodedRecords.length;
+  } else {
+    const baseTimestampMs = minTimestampMs(batch.records);
+    position = frame.writeBigUInt64BE(BigInt(baseTimestampMs), position);
+    for (const record of batch.records) {
+      position = writeUvarint(frame, position, record.timestampMs - baseTimestampMs);
+      position = writeUvarint(frame, position, record.key === null ? 0 : record.key.length + 1);
+      if (record.key !== null) position += copyInto(frame, record.key, position);
+      position = writeUvarint(frame, position, record.value.length);
+      position += copyInto(frame, record.value, position);
+    }
   }
-  assert(position === data.length, `encoded ${position} bytes of a ${data.length}-byte batch`);
-  const frame = Buffer.alloc(frameBytesMin + data.length);
-  encodeFrame({ index: batch.baseOffset, term: batch.leaderEpoch, typeCode: batchFrameType, data }, frame, 0);
+  assert(position === frame.length, `encoded ${position - dataStart} bytes of a ${dataBytes}-byte batch`);
+  // The frame's fields (storage/entryFrame.ts): length, CRC of everything after it, index, term, type.
+  assert(isNonNegativeSafe(batch.baseOffset) && isNonNegativeSafe(batch.leaderEpoch), "a batch's offset and epoch are non-negative safe integers");
+  frame.writeUInt32BE(frameBodyFixedBytes + dataBytes, 0);
+  frame.writeBigUInt64BE(BigInt(batch.baseOffset), frameHeaderBytes);
+  frame.writeBigUInt64BE(BigInt(batch.leaderEpoch), frameHeaderBytes + 8);
+  frame.writeUInt8(batchFrameType, frameHeaderBytes + 16);
+  frame.writeUInt32BE(crc32(frame.subarray(frameHeaderBytes)), 4);
   return frame;
 }
 
 /** The frames of `batches`, back to back: what a leader ships to a follower. */
 export function encodeBatchFrames(batches: readonly RecordBatch[]): Buffer {
-  return Buffer.concat(batches.map(encodeBatchFrame));
+  return joinBytes(batches.map(encodeBatchFrame));
+}
+
+/**
+ * `parts` back to back: a view when they already lie back to back in one buffer (frames read or received
+ * together), else a copy.
+ */
+export function joinBytes(parts: readonly Uint8Array[]): Buffer {
+  const first = parts[0];
+  if (first === undefined) return Buffer.alloc(0);
+  let end = first.byteOffset + first.byteLength;
+  let sizeBytes = first.byteLength;
+  let adjacent = true;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] as Uint8Array;
+    adjacent &&= part.buffer === first.buffer && part.byteOffset === end;
+    end = part.byteOffset + part.byteLength;
+    sizeBytes += part.byteLength;
+  }
+  if (adjacent) return Buffer.from(first.buffer, first.byteOffset, sizeBytes);
+  return Buffer.concat(parts, sizeBytes);
 }
 
 /** The header of a frame whose CRC checked out, or why it is not a batch. Reads no record. */
@@ -173,7 +221,7 @@ export function decodeBatch(frame: Frame): RecordBatch | string {
   }
   if (position !== data.length) return `${data.length - position} bytes after the last record`;
   const { recordsCount: _count, ...fields } = header;
-  return { ...fields, records };
+  return { ...fields, records, encodedRecords: data.subarray(encodedRecordsOffset) };
 }
 
 /**
@@ -188,13 +236,14 @@ export function decodeBatchFrames(bytes: Uint8Array): RecordBatch[] {
     const batch = read.kind === "bad" ? read.reason : decodeBatch(read.frame);
     if (typeof batch === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${batch}`);
     assert(read.kind === "frame", "a decoded batch comes from a good frame");
-    batches.push(batch);
+    batches.push({ ...batch, frame: bytes.subarray(position, position + read.sizeBytes) });
     position += read.sizeBytes;
   }
   return batches;
 }
 
 function batchDataSizeBytes(batch: BatchToAppend): number {
+  if (batch.encodedRecords !== undefined) return encodedRecordsOffset + batch.encodedRecords.length;
   const baseTimestampMs = minTimestampMs(batch.records);
   let sizeBytes = batchDataFixedBytes;
   for (const record of batch.records) {
@@ -232,7 +281,7 @@ export function uvarintSizeBytes(value: number): number {
   return sizeBytes;
 }
 
-function writeUvarint(target: Buffer, position: number, value: number): number {
+export function writeUvarint(target: Buffer, position: number, value: number): number {
   assert(isNonNegativeSafe(value), `uvarint ${value} must be a non-negative safe integer`);
   let at = position;
   let rest = value;
@@ -242,7 +291,7 @@ function writeUvarint(target: Buffer, position: number, value: number): number {
 }
 
 /** The value at `position` and the position after it; undefined if cut short, not minimal or not safe. */
-function readUvarint(bytes: Uint8Array, position: number): { value: number; position: number } | undefined {
+export function readUvarint(bytes: Uint8Array, position: number): { value: number; position: number } | undefined {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < uvarintBytesMax && position + i < bytes.length; i++) {
