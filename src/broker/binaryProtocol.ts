@@ -207,19 +207,33 @@ export interface DecodedBatchesAnswer extends BatchesAnswerFields {
   readonly frames: Uint8Array;
 }
 
+/** A batches answer in two parts, sent one after the other, so that the frames are never copied behind the header. */
+export interface BatchesAnswerParts {
+  readonly header: Buffer;
+  readonly frames: Uint8Array;
+}
+
 /** A batches answer: the header, then `frames` as they are. */
 export function encodeBatchesAnswer(fields: BatchesAnswerFields, frames: Uint8Array): Buffer {
-  const answer = Buffer.allocUnsafe(batchesHeaderBytes + frames.length);
-  answer.writeUInt32BE(batchesMagic, 0);
-  answer.writeUInt8(binaryVersion, 4);
-  answer.writeUInt8(fields.divergingEpoch === undefined ? 0 : divergingFlag, 5);
-  answer.writeUInt16BE(0, 6);
-  answer.writeBigInt64BE(BigInt(fields.highWatermark), 8);
-  answer.writeBigInt64BE(BigInt(fields.logStartOffset), 16);
-  answer.writeBigInt64BE(BigInt(fields.divergingEpoch?.epoch ?? -1), 24);
-  answer.writeBigInt64BE(BigInt(fields.divergingEpoch?.endOffset ?? -1), 32);
-  answer.set(frames, batchesHeaderBytes);
-  return answer;
+  return Buffer.concat([encodeBatchesHeader(fields), frames]);
+}
+
+/** A batches answer's header alone: `frames` follow it, as they are. */
+export function batchesAnswerParts(fields: BatchesAnswerFields, frames: Uint8Array): BatchesAnswerParts {
+  return { header: encodeBatchesHeader(fields), frames };
+}
+
+function encodeBatchesHeader(fields: BatchesAnswerFields): Buffer {
+  const header = Buffer.allocUnsafe(batchesHeaderBytes);
+  header.writeUInt32BE(batchesMagic, 0);
+  header.writeUInt8(binaryVersion, 4);
+  header.writeUInt8(fields.divergingEpoch === undefined ? 0 : divergingFlag, 5);
+  header.writeUInt16BE(0, 6);
+  header.writeBigInt64BE(BigInt(fields.highWatermark), 8);
+  header.writeBigInt64BE(BigInt(fields.logStartOffset), 16);
+  header.writeBigInt64BE(BigInt(fields.divergingEpoch?.epoch ?? -1), 24);
+  header.writeBigInt64BE(BigInt(fields.divergingEpoch?.endOffset ?? -1), 32);
+  return header;
 }
 
 /** A batches answer's header and a view of its frames (which the caller checks frame by frame, CRC first). */

@@ -10,7 +10,8 @@ import { Notifier } from "./notifier.js";
 import { PartitionReplica } from "./partitionReplica.js";
 import type { ReadBatch, ReplicaLog, ReplicaFetchOutcome } from "./partitionReplica.js";
 import type { BrokerStatusAnswerJson, CommitOffsetsRequest, ConsumedRecord, FetchRequest, GroupMemberAnswerJson, ProduceAnswerJson, ProduceRequest, ReplicaFetchAnswerJson, ReplicaFetchRequest } from "./protocol.js";
-import { encodeBatchesAnswer } from "./binaryProtocol.js";
+import { batchesAnswerParts } from "./binaryProtocol.js";
+import type { BatchesAnswerParts } from "./binaryProtocol.js";
 import type { DecodedProduce } from "./binaryProtocol.js";
 
 /** What the broker asks of the quorum (an `AdminClient`: leader discovery and retries included). */
@@ -424,10 +425,10 @@ export class Broker {
   }
 
   /** A fetch answered in the binary form: the stored frames from the batch holding `offset`, below the high watermark. */
-  async fetchEncoded(request: FetchRequest): Promise<Buffer> {
+  async fetchEncoded(request: FetchRequest): Promise<BatchesAnswerParts> {
     const replica = this.replicaFor(request.topic, request.partition);
     const bytes = await replica.fetchEncoded(request.offset, request.maxBytes ?? 1024 * 1024, request.maxWaitMs ?? 0);
-    return encodeBatchesAnswer({ highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }, bytes);
+    return batchesAnswerParts({ highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }, bytes);
   }
 
   listOffset(topic: string, partitionId: number, at: "earliest" | "latest"): number {
@@ -444,11 +445,11 @@ export class Broker {
   }
 
   /** A follower's fetch answered in the binary form: the leader's stored frames as they are. */
-  async replicaFetchEncoded(request: ReplicaFetchRequest): Promise<Buffer> {
+  async replicaFetchEncoded(request: ReplicaFetchRequest): Promise<BatchesAnswerParts> {
     const outcome = await this.replicaFetchOutcome(request);
     const fields = { highWatermark: outcome.highWatermark, logStartOffset: outcome.logStartOffset };
-    if (outcome.kind === "diverging") return encodeBatchesAnswer({ ...fields, divergingEpoch: { epoch: outcome.epoch, endOffset: outcome.endOffset } }, new Uint8Array(0));
-    return encodeBatchesAnswer(fields, outcome.bytes);
+    if (outcome.kind === "diverging") return batchesAnswerParts({ ...fields, divergingEpoch: { epoch: outcome.epoch, endOffset: outcome.endOffset } }, new Uint8Array(0));
+    return batchesAnswerParts(fields, outcome.bytes);
   }
 
   private async replicaFetchOutcome(request: ReplicaFetchRequest): Promise<ReplicaFetchOutcome> {

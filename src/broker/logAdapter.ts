@@ -1,7 +1,7 @@
 import type { BrokerLog } from "./broker.js";
 import { BrokerError } from "./brokerError.js";
 import type { PartitionLog} from "./partitionLog.js";
-import { decodeBatchFrames, PartitionLogError } from "./partitionLog.js";
+import { checkBatchFrames, PartitionLogError } from "./partitionLog.js";
 import type { BrokerErrorCode } from "./protocol.js";
 
 /** The partition log's refusals as broker errors; anything else it throws is a storage failure. */
@@ -29,7 +29,7 @@ export function brokerLogAdapter(log: PartitionLog): BrokerLog {
     },
     lastEpoch: () => log.latestEpoch ?? -1,
     append: (batch) => translated(() => log.append(batch)),
-    appendEncoded: (bytes) => translated(() => log.appendReplicated(decodeBatchFrames(bytes))),
+    appendEncoded: (bytes) => translated(() => log.appendReplicated(checkBatchFrames(bytes))),
     sync: () => translated(() => log.sync()),
     readBatches: async (fromOffset, maxBytes, upToOffset) => (await translated(() => log.read(fromOffset, { maxBytes, upToOffset }))).batches,
     readEncoded: async (fromOffset, maxBytes, upToOffset) => (await translated(() => log.read(fromOffset, { maxBytes, upToOffset, decode: false }))).bytes,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { StorageCorruptionError } from "../storage/errors.js";
 import { withTempDir } from "../storage/storageTesting.js";
-import { PartitionLog, PartitionLogError, decodeBatchFrames } from "./partitionLog.js";
+import { PartitionLog, PartitionLogError, checkBatchFrames, decodeBatchFrames } from "./partitionLog.js";
 import type { BatchToAppend, PartitionLogErrorCode, PartitionLogOptions, RecordBatch } from "./partitionLog.js";
 import { indexFileName, segmentFileName } from "./storage/segmentFiles.js";
 
@@ -327,10 +327,12 @@ test("a follower copies the leader's frames verbatim; a gap or an epoch going ba
     const leader = await openWithBatches(join(dir, "leader"));
     const { log: follower } = await PartitionLog.open(join(dir, "follower"), small);
     // Each round is one replica fetch: from the follower's log end, at most 250 bytes, below the high watermark.
+    // Rounds alternate between batches decoded record by record and batches only checked, as a broker's
+    // follower receives them: both must store the leader's bytes.
     for (let round = 0; follower.logEndOffset < leader.logEndOffset; round++) {
       assert.ok(round < 10, "replication makes progress");
       const { bytes } = await leader.read(follower.logEndOffset, { maxBytes: 250, upToOffset: leader.logEndOffset });
-      await follower.appendReplicated(decodeBatchFrames(bytes));
+      await follower.appendReplicated(round % 2 === 0 ? decodeBatchFrames(bytes) : checkBatchFrames(bytes));
     }
     await follower.sync();
     for (const name of [0, 9, 18, 27].map(segmentFileName)) {

@@ -12,15 +12,15 @@ import { deriveEpochsAndProducers, readSegment, recoverPartition } from "./stora
 import type { LogConfig, SegmentState } from "./storage/partitionRecovery.js";
 import { checkSequence, recordProducerBatch, sequenceAfter } from "./storage/producerState.js";
 import type { ProducerState, ProducerStates, SequenceCheck } from "./storage/producerState.js";
-import { batchFrameSizeBytes, batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, joinBytes, lastOffsetOf, noProducerId } from "./storage/recordBatch.js";
-import type { BatchToAppend, RecordBatch } from "./storage/recordBatch.js";
+import { batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, joinBytes, lastOffsetOf, noProducerId } from "./storage/recordBatch.js";
+import type { BatchToAppend, FramedBatch, RecordBatch } from "./storage/recordBatch.js";
 import { FrameCursor, expectBatch, indexFileName, scanBatchSegment, segmentFileName } from "./storage/segmentFiles.js";
 import { addBatchToSummary, emptySummary, encodeIndexFile, indexEntryFor } from "./storage/segmentSummary.js";
 
-export type { BatchToAppend, LogRecord, RecordBatch } from "./storage/recordBatch.js";
+export type { BatchToAppend, FramedBatch, LogRecord, RecordBatch } from "./storage/recordBatch.js";
 export type { EpochEndOffset, EpochStart } from "./storage/epochCache.js";
 export type { ProducerBatch, ProducerState, SequenceCheck } from "./storage/producerState.js";
-export { decodeBatchFrames, encodeBatchFrames, noProducerId, noSequence } from "./storage/recordBatch.js";
+export { checkBatchFrames, decodeBatchFrames, encodeBatchFrames, noProducerId, noSequence } from "./storage/recordBatch.js";
 export { PartitionLogError } from "./storage/partitionLogError.js";
 export type { PartitionLogErrorCode } from "./storage/partitionLogError.js";
 
@@ -227,7 +227,7 @@ export class PartitionLog {
             throw new PartitionLogError("OUT_OF_ORDER_SEQUENCE", `Cannot append batch from sequence ${batch.baseSequence} of producer ${batch.producerId} as it is out of order: expected sequence ${check.expected}`, { expectedSequence: check.expected });
         }
       }
-      await this.writeBatches([stamped]);
+      await this.writeBatches([framed(stamped)]);
       return { baseOffset: stamped.baseOffset, lastOffset: lastOffsetOf(stamped), duplicate: false };
     });
   }
@@ -236,25 +236,31 @@ export class PartitionLog {
    * Appends batches copied from the leader, as they are (offsets, epochs, producer sequences). They must
    * start at the log end and follow one another (OFFSET_MISMATCH otherwise: a fetch answer that raced a
    * truncation), with epochs that never go back (FENCED_LEADER_EPOCH). All or nothing is appended when
-   * the checks fail; written, not durable, when the promise resolves.
+   * the checks fail; written, not durable, when the promise resolves. A `FramedBatch` comes from
+   * `checkBatchFrames`, which already refused what `batchProblem` refuses; a `RecordBatch` is checked here.
    */
-  appendReplicated(batches: readonly RecordBatch[]): Promise<void> {
+  appendReplicated(batches: readonly (RecordBatch | FramedBatch)[]): Promise<void> {
     return this.enqueue(async () => {
       let expectedOffset = this.logEndOffset;
       let latestEpoch = this.latestEpoch;
       let totalBytes = 0;
+      const checked: FramedBatch[] = [];
       for (const [i, batch] of batches.entries()) {
         if (batch.baseOffset !== expectedOffset) {
           const where = i === 0 ? `the log ends at ${expectedOffset}` : `batch ${i - 1} ends at ${expectedOffset - 1}`;
           throw new PartitionLogError("OFFSET_MISMATCH", `Cannot append replicated batch at offset ${batch.baseOffset} as ${where}`, { logEndOffset: this.logEndOffset });
         }
-        this.validate(batch, latestEpoch);
-        totalBytes += batchFrameSizeBytes(batch);
+        const problem = "records" in batch ? batchProblem(batch) : undefined;
+        if (problem !== undefined) throw invalidBatch(problem);
+        this.checkEpoch(batch.leaderEpoch, latestEpoch);
+        const framedBatch = "records" in batch ? framed(batch) : batch;
+        totalBytes += framedBatch.frame.length;
         if (totalBytes > limits.broker.replicatedAppendBytesMax) throw invalidBatch(`replicated batches hold more than ${limits.broker.replicatedAppendBytesMax} bytes`);
-        expectedOffset = lastOffsetOf(batch) + 1;
+        checked.push(framedBatch);
+        expectedOffset = headerLastOffset(framedBatch) + 1;
         latestEpoch = batch.leaderEpoch;
       }
-      await this.writeBatches(batches);
+      await this.writeBatches(checked);
     });
   }
 
@@ -350,32 +356,35 @@ export class PartitionLog {
   private validate(batch: RecordBatch, latestEpoch: number | undefined): void {
     const problem = batchProblem(batch);
     if (problem !== undefined) throw invalidBatch(problem);
-    if (latestEpoch !== undefined && batch.leaderEpoch < latestEpoch) {
-      throw new PartitionLogError("FENCED_LEADER_EPOCH", `Cannot append batch of leader epoch ${batch.leaderEpoch} as the log holds epoch ${latestEpoch}`, { latestEpoch });
+    this.checkEpoch(batch.leaderEpoch, latestEpoch);
+  }
+
+  private checkEpoch(leaderEpoch: number, latestEpoch: number | undefined): void {
+    if (latestEpoch !== undefined && leaderEpoch < latestEpoch) {
+      throw new PartitionLogError("FENCED_LEADER_EPOCH", `Cannot append batch of leader epoch ${leaderEpoch} as the log holds epoch ${latestEpoch}`, { latestEpoch });
     }
   }
 
   /** Writes validated, consecutive batches from the log end: one write per segment they land in. */
-  private async writeBatches(batches: readonly RecordBatch[]): Promise<void> {
-    let pending: { batch: RecordBatch; frame: Buffer }[] = [];
+  private async writeBatches(batches: readonly FramedBatch[]): Promise<void> {
+    let pending: FramedBatch[] = [];
     let pendingBytes = 0;
     for (const batch of batches) {
-      const frame = encodeBatchFrame(batch);
       const active = this.segments[this.segments.length - 1];
       const activeBytes = (active?.summary.sizeBytes ?? 0) + pendingBytes;
-      if (active === undefined || (activeBytes > 0 && activeBytes + frame.length > this.config.segmentSizeBytesMax)) {
+      if (active === undefined || (activeBytes > 0 && activeBytes + batch.frame.length > this.config.segmentSizeBytesMax)) {
         await this.writePending(pending);
         pending = [];
         pendingBytes = 0;
         await this.rollOver(batch.baseOffset);
       }
-      pending.push({ batch, frame });
-      pendingBytes += frame.length;
+      pending.push(batch);
+      pendingBytes += batch.frame.length;
     }
     await this.writePending(pending);
   }
 
-  private async writePending(pending: readonly { batch: RecordBatch; frame: Buffer }[]): Promise<void> {
+  private async writePending(pending: readonly FramedBatch[]): Promise<void> {
     if (pending.length === 0) return;
     const segment = this.segments[this.segments.length - 1];
     assert(segment !== undefined && this.activeHandle !== undefined, "batches are written to an open active segment");
@@ -383,14 +392,13 @@ export class PartitionLog {
     await writeFully(this.activeHandle, bytes, segment.summary.sizeBytes);
     // Only once the write is done: an fsync round that started during it does not cover it.
     this.activeDirty = true;
-    for (const { batch, frame } of pending) {
-      const { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs } = batch;
-      const header = { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount: batch.records.length };
-      addBatchToSummary(segment.summary, header, frame.length, this.config.summary);
-      appendEpoch(this.epochCache, batch.leaderEpoch, batch.baseOffset);
-      if (batch.producerId !== noProducerId) {
-        const lastSequence = sequenceAfter(batch.baseSequence, batch.records.length - 1);
-        recordProducerBatch(this.producers, batch.producerId, { baseSequence: batch.baseSequence, lastSequence, baseOffset: batch.baseOffset, lastOffset: lastOffsetOf(batch) }, this.config.summary);
+    for (const batch of pending) {
+      const { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount } = batch;
+      addBatchToSummary(segment.summary, { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount }, batch.frame.length, this.config.summary);
+      appendEpoch(this.epochCache, leaderEpoch, baseOffset);
+      if (producerId !== noProducerId) {
+        const lastSequence = sequenceAfter(baseSequence, recordsCount - 1);
+        recordProducerBatch(this.producers, producerId, { baseSequence, lastSequence, baseOffset, lastOffset: headerLastOffset(batch) }, this.config.summary);
       }
     }
   }
@@ -609,6 +617,12 @@ export class PartitionLog {
     this.activeHandle = undefined;
     if (handle !== undefined) await handle.close();
   }
+}
+
+/** `batch`, which passes `batchProblem`, as its header and its frame. */
+function framed(batch: RecordBatch): FramedBatch {
+  const { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs } = batch;
+  return { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount: batch.records.length, frame: encodeBatchFrame(batch) };
 }
 
 /** Decodes frames this log has just read and checked: one that does not decode is a bug of this module. */

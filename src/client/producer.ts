@@ -155,6 +155,8 @@ export class Producer {
   private readonly bufferedRecordsMax: number;
   private readonly deliveryTimeoutMs: number;
   private readonly partitions = new Map<string, Map<number, PartitionState>>();
+  /** Each topic's partition ids, built once per metadata version of the topic rather than once per record. */
+  private readonly partitionIdsByTopic = new WeakMap<TopicInfo, readonly number[]>();
   /** Records waiting for room or for their topic's metadata, in the order they were given. */
   private readonly admissions: Admission[] = [];
   /** Records in batches, not yet acknowledged or failed. */
@@ -271,7 +273,7 @@ export class Producer {
 
   private place(admission: Admission, topic: TopicInfo): void {
     const { record } = admission;
-    const partitionIds = topic.partitions.map((p) => p.partition);
+    const partitionIds = this.partitionIdsOf(topic);
     if (partitionIds.length === 0) {
       admission.reject(new ClientError("NO_PARTITIONS", 0, `Cannot send to topic ${topic.name} as it has no partitions: add some with POST /v1/partitions`, { topic: topic.name }));
       return;
@@ -292,6 +294,14 @@ export class Producer {
     if (batch.records.length >= this.batchRecordsMax) this.closeOpen(state);
     admission.resolve({ acknowledged });
     this.drain(state);
+  }
+
+  private partitionIdsOf(topic: TopicInfo): readonly number[] {
+    const known = this.partitionIdsByTopic.get(topic);
+    if (known !== undefined) return known;
+    const partitionIds = topic.partitions.map((p) => p.partition);
+    this.partitionIdsByTopic.set(topic, partitionIds);
+    return partitionIds;
   }
 
   private openBatch(state: PartitionState, firstTakenMs: number): Batch {

@@ -224,6 +224,56 @@ export function decodeBatch(frame: Frame): RecordBatch | string {
   return { ...fields, records, encodedRecords: data.subarray(encodedRecordsOffset) };
 }
 
+/** A batch as a follower receives it: its header, read and checked, and its whole frame, stored as it is. */
+export interface FramedBatch extends BatchHeader {
+  readonly frame: Uint8Array;
+}
+
+/**
+ * The header of a frame whose CRC checked out, or why it is not a batch: refuses exactly what `decodeBatch`
+ * then `batchProblem` refuse, without building a record. Walks the records allocating nothing, so that a
+ * follower can check a batch it only stores.
+ */
+export function checkBatch(frame: Frame): BatchHeader | string {
+  const header = decodeBatchHeader(frame);
+  if (typeof header === "string") return header;
+  const data = frame.data;
+  const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(24));
+  if (!isNonNegativeSafe(baseTimestampMs)) return `bad baseTimestampMs ${baseTimestampMs}`;
+  let position = batchDataFixedBytes;
+  for (let i = 0; i < header.recordsCount; i++) {
+    const deltaEnd = scanUvarint(data, position);
+    if (deltaEnd < 0 || !Number.isSafeInteger(baseTimestampMs + scannedValue)) return `record ${i}: bad timestamp delta`;
+    const keyLengthEnd = scanUvarint(data, deltaEnd);
+    const keyEnd = keyLengthEnd + Math.max(0, scannedValue - 1);
+    if (keyLengthEnd < 0 || keyEnd > data.length) return `record ${i}: bad key length`;
+    const valueLengthEnd = scanUvarint(data, keyEnd);
+    if (valueLengthEnd < 0 || valueLengthEnd + scannedValue > data.length) return `record ${i}: bad value length`;
+    position = valueLengthEnd + scannedValue;
+  }
+  if (position !== data.length) return `${data.length - position} bytes after the last record`;
+  return header;
+}
+
+/**
+ * The batches of back-to-back frames received from a leader, each checked by CRC and by `checkBatch`,
+ * with their frames as views into `bytes`; throws `PartitionLogError` INVALID_BATCH naming the first bad
+ * frame. Refuses exactly what `decodeBatchFrames` then `batchProblem` refuse, without decoding a record.
+ */
+export function checkBatchFrames(bytes: Uint8Array): FramedBatch[] {
+  const batches: FramedBatch[] = [];
+  // Every frame is at least frameBytesMin bytes, so this bounds the loop by the input size.
+  for (let position = 0; position < bytes.length; ) {
+    const read = readFrame(bytes, position, limits.broker.batchBytesMax);
+    const header = read.kind === "bad" ? read.reason : checkBatch(read.frame);
+    if (typeof header === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${header}`);
+    assert(read.kind === "frame", "a checked batch comes from a good frame");
+    batches.push({ ...header, frame: bytes.subarray(position, position + read.sizeBytes) });
+    position += read.sizeBytes;
+  }
+  return batches;
+}
+
 /**
  * The batches of back-to-back frames received from a leader, each checked by CRC and decoded; throws
  * `PartitionLogError` INVALID_BATCH naming the first bad frame.
@@ -288,6 +338,29 @@ export function writeUvarint(target: Buffer, position: number, value: number): n
   for (; rest >= 0x80; rest = Math.floor(rest / 0x80)) target[at++] = (rest % 0x80) + 0x80;
   target[at++] = rest;
   return at;
+}
+
+/** The value the last `scanUvarint` read: kept here so that scanning allocates nothing. */
+let scannedValue = 0;
+
+/**
+ * `readUvarint` without an allocation: the position after the value at `position`, which it leaves in
+ * `scannedValue`, or -1 where `readUvarint` gives undefined.
+ */
+function scanUvarint(bytes: Uint8Array, position: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < uvarintBytesMax && position + i < bytes.length; i++) {
+    const byte = bytes[position + i] ?? 0;
+    value += (byte % 0x80) * scale;
+    if (byte < 0x80) {
+      if ((i > 0 && byte === 0) || !Number.isSafeInteger(value)) return -1;
+      scannedValue = value;
+      return position + i + 1;
+    }
+    scale *= 0x80;
+  }
+  return -1;
 }
 
 /** The value at `position` and the position after it; undefined if cut short, not minimal or not safe. */
