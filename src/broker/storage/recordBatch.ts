@@ -261,17 +261,7 @@ export function checkBatch(frame: Frame): BatchHeader | string {
  * frame. Refuses exactly what `decodeBatchFrames` then `batchProblem` refuse, without decoding a record.
  */
 export function checkBatchFrames(bytes: Uint8Array): FramedBatch[] {
-  const batches: FramedBatch[] = [];
-  // Every frame is at least frameBytesMin bytes, so this bounds the loop by the input size.
-  for (let position = 0; position < bytes.length; ) {
-    const read = readFrame(bytes, position, limits.broker.batchBytesMax);
-    const header = read.kind === "bad" ? read.reason : checkBatch(read.frame);
-    if (typeof header === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${header}`);
-    assert(read.kind === "frame", "a checked batch comes from a good frame");
-    batches.push({ ...header, frame: bytes.subarray(position, position + read.sizeBytes) });
-    position += read.sizeBytes;
-  }
-  return batches;
+  return framesOf(bytes, checkBatch);
 }
 
 /**
@@ -279,15 +269,20 @@ export function checkBatchFrames(bytes: Uint8Array): FramedBatch[] {
  * `PartitionLogError` INVALID_BATCH naming the first bad frame.
  */
 export function decodeBatchFrames(bytes: Uint8Array): RecordBatch[] {
-  const batches: RecordBatch[] = [];
+  return framesOf(bytes, decodeBatch);
+}
+
+/** Reads back-to-back frames, each by CRC and then by `read`, keeping each one's frame as a view into `bytes`. */
+function framesOf<T extends object>(bytes: Uint8Array, read: (frame: Frame) => T | string): (T & { readonly frame: Uint8Array })[] {
+  const batches: (T & { readonly frame: Uint8Array })[] = [];
   // Every frame is at least frameBytesMin bytes, so this bounds the loop by the input size.
   for (let position = 0; position < bytes.length; ) {
-    const read = readFrame(bytes, position, limits.broker.batchBytesMax);
-    const batch = read.kind === "bad" ? read.reason : decodeBatch(read.frame);
+    const framed = readFrame(bytes, position, limits.broker.batchBytesMax);
+    const batch = framed.kind === "bad" ? framed.reason : read(framed.frame);
     if (typeof batch === "string") throw invalidBatch(`frame at byte ${position} of ${bytes.length}: ${batch}`);
-    assert(read.kind === "frame", "a decoded batch comes from a good frame");
-    batches.push({ ...batch, frame: bytes.subarray(position, position + read.sizeBytes) });
-    position += read.sizeBytes;
+    assert(framed.kind === "frame", "a batch read comes from a good frame");
+    batches.push({ ...batch, frame: bytes.subarray(position, position + framed.sizeBytes) });
+    position += framed.sizeBytes;
   }
   return batches;
 }
