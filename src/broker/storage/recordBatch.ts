@@ -199,29 +199,11 @@ export function decodeBatchHeader(frame: Frame): BatchHeader | string {
 export function decodeBatch(frame: Frame): RecordBatch | string {
   const header = decodeBatchHeader(frame);
   if (typeof header === "string") return header;
-  const data = frame.data;
-  const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(24));
-  if (!isNonNegativeSafe(baseTimestampMs)) return `bad baseTimestampMs ${baseTimestampMs}`;
   const records: LogRecord[] = [];
-  let position = batchDataFixedBytes;
-  for (let i = 0; i < header.recordsCount; i++) {
-    const delta = readUvarint(data, position);
-    if (delta === undefined || !Number.isSafeInteger(baseTimestampMs + delta.value)) return `record ${i}: bad timestamp delta`;
-    const keyLength = readUvarint(data, delta.position);
-    if (keyLength === undefined || keyLength.position + Math.max(0, keyLength.value - 1) > data.length) return `record ${i}: bad key length`;
-    const keyEnd = keyLength.position + Math.max(0, keyLength.value - 1);
-    const valueLength = readUvarint(data, keyEnd);
-    if (valueLength === undefined || valueLength.position + valueLength.value > data.length) return `record ${i}: bad value length`;
-    position = valueLength.position + valueLength.value;
-    records.push({
-      key: keyLength.value === 0 ? null : data.subarray(keyLength.position, keyEnd),
-      value: data.subarray(valueLength.position, position),
-      timestampMs: baseTimestampMs + delta.value,
-    });
-  }
-  if (position !== data.length) return `${data.length - position} bytes after the last record`;
+  const problem = walkRecords(frame.data, header.recordsCount, records);
+  if (problem !== undefined) return problem;
   const { recordsCount: _count, ...fields } = header;
-  return { ...fields, records, encodedRecords: data.subarray(encodedRecordsOffset) };
+  return { ...fields, records, encodedRecords: frame.data.subarray(encodedRecordsOffset) };
 }
 
 /** A batch as a follower receives it: its header, read and checked, and its whole frame, stored as it is. */
@@ -237,22 +219,33 @@ export interface FramedBatch extends BatchHeader {
 export function checkBatch(frame: Frame): BatchHeader | string {
   const header = decodeBatchHeader(frame);
   if (typeof header === "string") return header;
-  const data = frame.data;
+  return walkRecords(frame.data, header.recordsCount, undefined) ?? header;
+}
+
+/**
+ * Walks the `recordsCount` records of a batch's data, checking every length against the bytes and every
+ * timestamp; why they are not whole, or undefined. Each record goes to `records` when it is given (keys
+ * and values as views into `data`); without it the walk allocates nothing.
+ */
+function walkRecords(data: Uint8Array, recordsCount: number, records: LogRecord[] | undefined): string | undefined {
   const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(24));
   if (!isNonNegativeSafe(baseTimestampMs)) return `bad baseTimestampMs ${baseTimestampMs}`;
   let position = batchDataFixedBytes;
-  for (let i = 0; i < header.recordsCount; i++) {
+  for (let i = 0; i < recordsCount; i++) {
     const deltaEnd = scanUvarint(data, position);
-    if (deltaEnd < 0 || !Number.isSafeInteger(baseTimestampMs + scannedValue)) return `record ${i}: bad timestamp delta`;
+    const timestampMs = baseTimestampMs + scannedValue;
+    if (deltaEnd < 0 || !Number.isSafeInteger(timestampMs)) return `record ${i}: bad timestamp delta`;
     const keyLengthEnd = scanUvarint(data, deltaEnd);
-    const keyEnd = keyLengthEnd + Math.max(0, scannedValue - 1);
+    const keyBytesPlusOne = scannedValue;
+    const keyEnd = keyLengthEnd + Math.max(0, keyBytesPlusOne - 1);
     if (keyLengthEnd < 0 || keyEnd > data.length) return `record ${i}: bad key length`;
     const valueLengthEnd = scanUvarint(data, keyEnd);
     if (valueLengthEnd < 0 || valueLengthEnd + scannedValue > data.length) return `record ${i}: bad value length`;
     position = valueLengthEnd + scannedValue;
+    records?.push({ key: keyBytesPlusOne === 0 ? null : data.subarray(keyLengthEnd, keyEnd), value: data.subarray(valueLengthEnd, position), timestampMs });
   }
   if (position !== data.length) return `${data.length - position} bytes after the last record`;
-  return header;
+  return undefined;
 }
 
 /**
@@ -360,16 +353,6 @@ function scanUvarint(bytes: Uint8Array, position: number): number {
 
 /** The value at `position` and the position after it; undefined if cut short, not minimal or not safe. */
 export function readUvarint(bytes: Uint8Array, position: number): { value: number; position: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < uvarintBytesMax && position + i < bytes.length; i++) {
-    const byte = bytes[position + i] ?? 0;
-    value += (byte % 0x80) * scale;
-    if (byte < 0x80) {
-      if (i > 0 && byte === 0) return undefined;
-      return Number.isSafeInteger(value) ? { value, position: position + i + 1 } : undefined;
-    }
-    scale *= 0x80;
-  }
-  return undefined;
+  const end = scanUvarint(bytes, position);
+  return end < 0 ? undefined : { value: scannedValue, position: end };
 }
