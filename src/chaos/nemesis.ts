@@ -48,10 +48,12 @@ export type Fault =
   | { readonly kind: "disk"; readonly target: Target; readonly fullMs: number };
 
 /** One step of a plan: wait `quietMs` with no fault, then hold `fault` for its duration, then heal it. */
-export interface PlannedFault {
+export interface Planned<F> {
   readonly quietMs: number;
-  readonly fault: Fault;
+  readonly fault: F;
 }
+
+export type PlannedFault = Planned<Fault>;
 
 export interface NemesisOptions {
   /** Node ids of the cluster (voters); at least 3 so that a minority of one exists. */
@@ -261,10 +263,7 @@ export type BrokerFault =
   | { readonly kind: "broker-pause"; readonly brokerId: number; readonly pausedMs: number }
   | { readonly kind: "broker-partition"; readonly brokerId: number; readonly mode: CutMode; readonly durationMs: number };
 
-export interface PlannedBrokerFault {
-  readonly quietMs: number;
-  readonly fault: BrokerFault;
-}
+export type PlannedBrokerFault = Planned<BrokerFault>;
 
 export interface BrokerNemesisOptions {
   readonly brokerIds: readonly number[];
