@@ -570,6 +570,75 @@ test("readIndex() on a follower is forwarded to the leader and answered with a R
   assert.deepEqual(net.readStates.get(1), []);
 });
 
+test("a read forwarded by one of three voters is answered at once: its request and the leader are a majority", () => {
+  const leader = newLeader([1, 2, 3]);
+  leader.step({ type: "ReadIndexRequest", from: 2, to: 1, term: 1, requestId: 9 });
+  const ready = takeReady(leader);
+  assert.deepEqual(ready.messages, [{ type: "ReadIndexResponse", from: 1, to: 2, term: 1, requestId: 9, readIndex: 1 }]);
+  assert.deepEqual(ofType(ready.messages, "Heartbeat"), [], "no heartbeat round for it");
+});
+
+test("a read forwarded by one of five voters still needs one more voter's answer to a round opened after it", () => {
+  const leader = newLeader([1, 2, 3, 4, 5]);
+  leader.step({ type: "ReadIndexRequest", from: 2, to: 1, term: 1, requestId: 9 });
+  const asked = takeReady(leader);
+  assert.deepEqual(ofType(asked.messages, "ReadIndexResponse"), []);
+  assert.deepEqual(
+    ofType(asked.messages, "Heartbeat").map((m) => [m.to, m.readRound]),
+    [
+      [2, 1],
+      [3, 1],
+      [4, 1],
+      [5, 1],
+    ],
+  );
+  leader.step(heartbeatResponse({ from: 3, to: 1, term: 1, readRound: 0 }));
+  assert.deepEqual(ofType(takeReady(leader).messages, "ReadIndexResponse"), [], "an answer to an older round proves nothing");
+  leader.step(heartbeatResponse({ from: 3, to: 1, term: 1, readRound: 1 }));
+  assert.deepEqual(ofType(takeReady(leader).messages, "ReadIndexResponse"), [
+    { type: "ReadIndexResponse", from: 1, to: 2, term: 1, requestId: 9, readIndex: 1 },
+  ]);
+});
+
+test("a read forwarded to a new leader waits for its no-op to commit, then is answered without a round", () => {
+  const leader = newTestNode(1, [1, 2, 3]);
+  electLeader(leader);
+  leader.step({ type: "ReadIndexRequest", from: 2, to: 1, term: 1, requestId: 9 });
+  assert.deepEqual(ofType(takeReady(leader).messages, "ReadIndexResponse"), []);
+  leader.step(appendResponse({ from: 3, to: 1, term: 1, matchIndex: 1 }));
+  const committed = takeReady(leader);
+  assert.deepEqual(ofType(committed.messages, "ReadIndexResponse"), [{ type: "ReadIndexResponse", from: 1, to: 2, term: 1, requestId: 9, readIndex: 1 }]);
+  assert.deepEqual(ofType(committed.messages, "Heartbeat"), []);
+});
+
+test("a deposed leader cut off with one of five voters does not answer that voter's read", () => {
+  const net = clusterWithLeader([1, 2, 3, 4, 5]);
+  for (const minority of [1, 2]) for (const majority of [3, 4, 5]) net.cut(minority, majority);
+  // The majority's election timeouts pass (the old leader is not ticked, so it does not step down).
+  const leaderOfMajority = (): NodeId | undefined => [3, 4, 5].find((id) => net.node(id).status().role === "leader");
+  for (let i = 0; i < 10 * electionTimeoutTicks && leaderOfMajority() === undefined; i++) {
+    for (const id of [3, 4, 5]) net.tick(id);
+    net.stabilize();
+  }
+  const newLeaderId = leaderOfMajority();
+  assert.ok(newLeaderId !== undefined, "the majority elected a leader");
+  net.node(newLeaderId).propose(bytes(7));
+  net.stabilize();
+  assert.equal(net.node(1).status().role, "leader", "the old leader has not heard of term 2");
+  assert.deepEqual(net.node(2).readIndex(9), { ok: true, value: undefined });
+  net.stabilize();
+  assert.deepEqual(net.readStates.get(2), [], "a read there would miss the write committed in term 2");
+});
+
+test("a forwarded read from an older term is not answered", () => {
+  const leader = newTestNode(1, [1, 2, 3]);
+  electLeader(leader);
+  leader.step(appendResponse({ from: 2, to: 1, term: 1, matchIndex: 1 }));
+  takeReady(leader);
+  leader.step({ type: "ReadIndexRequest", from: 2, to: 1, term: 0, requestId: 9 });
+  assert.deepEqual(ofType(takeReady(leader).messages, "ReadIndexResponse"), []);
+});
+
 test("readIndex() fails with NotLeader on a follower that knows no leader, and TooManyPendingReads past the limit", () => {
   const follower = newTestNode(2, [1, 2, 3]);
   assert.deepEqual(follower.readIndex(1), { ok: false, error: { code: "NotLeader", leaderId: 0 } });

@@ -1132,6 +1132,13 @@ export class RaftNode {
   }
 
   private addPendingRead(role: LeaderRole, requestId: number, from: NodeId): void {
+    if (from !== this.id && quorumHolds(this.membership().voters, (id) => id === this.id || id === from)) {
+      // The follower's request, sent in our term after its read began, is its acknowledgement of this
+      // leader at a moment after the read began; with ours that is a majority (as in any 3-voter
+      // cluster), so no other leader can have been elected before then: answer without a round.
+      this.send({ type: "ReadIndexResponse", to: from, term: this.term, requestId, readIndex: this.log.commitIndex });
+      return;
+    }
     if (!role.readRoundInOutbox) {
       // Start a new round: its heartbeats leave after this read arrived, so their answers prove we are
       // still the leader at a moment after the read began. A periodic heartbeat never opens a round: it
@@ -1149,7 +1156,8 @@ export class RaftNode {
     const voters = this.membership().voters;
     let released = 0;
     for (const read of role.pendingReads) {
-      const confirmed = quorumHolds(voters, (id) => id === this.id || (role.progress.get(id)?.readRoundAcked ?? 0) >= read.round);
+      // A forwarding follower's request counts as its acknowledgement (see addPendingRead).
+      const confirmed = quorumHolds(voters, (id) => id === this.id || id === read.from || (role.progress.get(id)?.readRoundAcked ?? 0) >= read.round);
       if (!confirmed) break;
       released++;
       if (read.from === this.id) this.readStates.push({ requestId: read.requestId, readIndex: read.readIndex });
