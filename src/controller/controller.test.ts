@@ -349,8 +349,13 @@ describe("Controller", () => {
     const leader = await cluster.electLeader(1);
     for (let i = 0; i < 45; i++) await put(leader, `k${i % 10}`, `v${i}`);
     await until(() => leader.controller.status().snapshotIndex >= 40, "two snapshots");
-    const files = await readdir(leader.dir);
-    assert.equal(files.filter((f) => f.startsWith("snapshot-")).length, 1, `one snapshot file is kept: ${files.join(", ")}`);
+    // The file is written beside the Ready loop; the older one goes once the new one is durable.
+    let snapshotFiles: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      snapshotFiles = (await readdir(leader.dir)).filter((f) => f.startsWith("snapshot-"));
+      if (snapshotFiles.length === 1 && snapshotFiles[0]?.startsWith("snapshot-00000000000000000040-") === true) break;
+    }
+    assert.deepEqual(snapshotFiles, ["snapshot-00000000000000000040-00000000000000000001.snap"], "one snapshot file is kept, the latest");
     await cluster.crash(1);
     const restarted = await cluster.boot(1, leader.dir);
     // The snapshot alone restores most of the state; the log tail is applied once committed again.
@@ -358,6 +363,34 @@ describe("Controller", () => {
     await cluster.electLeader(1);
     // Key k<j> was last written by put number 40 + j (j < 5) or 30 + j.
     for (let j = 0; j < 10; j++) assert.equal(restarted.kv.get(`k${j}`)?.value, `v${j < 5 ? 40 + j : 30 + j}`);
+    await cluster.stopAll();
+  });
+
+  test("a snapshot's file is saved beside the Ready loop: writes go on committing while its fsync is slow", async () => {
+    const cluster = await TestCluster.start([1], { snapshotEntriesCount: 20, snapshotBytes: 1 << 30 });
+    const dir = cluster.node(1).dir;
+    await cluster.crash(1);
+    const held: (() => void)[] = [];
+    await cluster.boot(1, dir, (storage) => ({
+      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
+      setHardState: (hardState: HardState) => storage.setHardState(hardState),
+      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
+      // The disk is slow for snapshot files: each is saved only when the test says so.
+      saveAppSnapshot: (snapshot: Snapshot) => new Promise<void>((resolve, reject) => held.push(() => void storage.saveAppSnapshot(snapshot).then(resolve, reject))),
+      compact: (index: number) => storage.compact(index),
+      sync: () => storage.sync(),
+    }));
+    const leader = await cluster.electLeader(1);
+    for (let i = 0; i < 20 && held.length === 0; i++) await put(leader, `k${i}`, "before");
+    assert.equal(held.length, 1, "a snapshot is being saved");
+    let answered = 0;
+    // More than snapshotEntriesCount, so that the next snapshot becomes due meanwhile.
+    for (let i = 0; i < 25; i++) void put(leader, `k${i}`, "during").then(() => answered++);
+    await until(() => answered === 25, "writes to be answered while the snapshot's file is not yet saved");
+    assert.equal(held.length, 1, "still one snapshot being saved, no second one started");
+    held.shift()?.();
+    await until(() => held.length === 1, "the snapshot that became due meanwhile to be saved next");
+    held.shift()?.();
     await cluster.stopAll();
   });
 

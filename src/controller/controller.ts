@@ -158,6 +158,8 @@ export class Controller<Result> {
    * `snapshotWaiters` (the first ones) it answers; at most one at a time.
    */
   private encoding: { readonly offset: number; readonly waitersCount: number } | undefined;
+  /** The snapshot being saved to disk beside the Ready loop (`takeSnapshot`); at most one at a time. */
+  private saving: Promise<void> | undefined;
   /** An encoded snapshot waiting for the Ready loop to compact the log with it. */
   private encoded: { readonly offset: number; readonly data: Uint8Array; readonly waitersCount: number } | undefined;
 
@@ -348,14 +350,14 @@ export class Controller<Result> {
   private snapshotWhenIdle(): void {
     if (this.readyRunning || this.stopped()) return;
     this.readyRunning = true;
-    this.readyLoopDone = this.maybeSnapshot()
-      .catch((error: unknown) => this.fail(error))
-      .finally(() => {
-        this.readyRunning = false;
-        this.schedulePump();
-        // An encoding that ended while this ran has no Ready loop to install it: do it now.
-        if (this.encoded !== undefined) this.snapshotWhenIdle();
-      });
+    try {
+      this.maybeSnapshot();
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.readyRunning = false;
+    }
+    this.schedulePump();
   }
 
   /** The latest snapshot this node holds (its index is 0 before the first). */
@@ -390,6 +392,7 @@ export class Controller<Result> {
     this.failAll(new ControllerError("STOPPING", "Cannot complete the request as the node is stopping", { outcome: "unknown" }));
     this.settleHandOverWaiters();
     await this.readyLoopDone;
+    await this.saving;
   }
 
   // ---------------------------------------------------------------- the Ready loop
@@ -451,7 +454,7 @@ export class Controller<Result> {
     this.raft.advance();
     this.serveReads();
     this.settleMatchWaiters();
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   /**
@@ -520,12 +523,14 @@ export class Controller<Result> {
    * machine that encodes in steps is encoded beside the Ready loop (`encodeInSteps`): Readies go on being
    * handled meanwhile, and the log is compacted here, in the loop's order, once the bytes are ready.
    */
-  private async maybeSnapshot(): Promise<void> {
+  private maybeSnapshot(): void {
+    // One snapshot saved at a time; what becomes due meanwhile is taken once it is saved.
+    if (this.saving !== undefined) return;
     const encoded = this.encoded;
     if (encoded !== undefined) {
       this.encoded = undefined;
-      await this.takeSnapshot(encoded.offset, encoded.data);
-      this.settleSnapshotWaiters(encoded.waitersCount);
+      this.takeSnapshot(encoded.offset, encoded.data, encoded.waitersCount);
+      return;
     }
     // One encoding at a time: a request that comes meanwhile is served by the next (it keeps `snapshotRequested`).
     if (this.encoding !== undefined) return;
@@ -538,8 +543,7 @@ export class Controller<Result> {
     }
     const steps = this.stateMachine.snapshotInSteps?.();
     if (steps === undefined) {
-      await this.takeSnapshot(this.stateMachine.appliedIndex, this.stateMachine.snapshot());
-      this.settleSnapshotWaiters();
+      this.takeSnapshot(this.stateMachine.appliedIndex, this.stateMachine.snapshot(), this.snapshotWaiters.length);
       return;
     }
     assert(steps.offset === this.stateMachine.appliedIndex, `a snapshot in steps must start at the applied index ${this.stateMachine.appliedIndex}: current value is ${steps.offset}`);
@@ -568,10 +572,17 @@ export class Controller<Result> {
     this.snapshotWhenIdle();
   }
 
-  private async takeSnapshot(index: number, data: Uint8Array): Promise<void> {
+  /**
+   * Compacts the core's log at `index` now, then saves the snapshot and compacts the disk's log beside
+   * the Ready loop: the snapshot file's fsyncs do not hold up Readies (a leader's heartbeats among
+   * them), and appends go on meanwhile. The first `waitersCount` snapshot waiters are answered once it
+   * is durable. Until then the disk still holds every entry it covers, so a crash loses nothing.
+   */
+  private takeSnapshot(index: number, data: Uint8Array, waitersCount: number): void {
     const compacted = this.raft.compact(index, data);
     if (!compacted.ok) {
       this.log.warn({ index, code: compacted.error.code }, "snapshot refused");
+      this.settleSnapshotWaiters(waitersCount);
       return;
     }
     if (index === this.stateMachine.appliedIndex) {
@@ -579,10 +590,24 @@ export class Controller<Result> {
       this.appliedSinceSnapshotBytes = 0;
     }
     const snapshot = this.raft.snapshot();
-    await this.storage.saveAppSnapshot(snapshot);
-    await this.storage.compact(index);
-    this.stateMachine.compacted?.(index);
-    this.log.info({ index, term: snapshot.meta.term, bytes: snapshot.data.length }, "snapshot taken, log compacted");
+    const startedMs = performance.now();
+    this.saving = this.storage
+      .saveAppSnapshot(snapshot)
+      .then(() => this.storage.compact(index))
+      .then(
+        () => {
+          this.stateMachine.compacted?.(index);
+          const savedMs = Math.round(performance.now() - startedMs);
+          this.log.info({ index, term: snapshot.meta.term, bytes: snapshot.data.length, savedMs }, "snapshot taken, log compacted");
+          this.settleSnapshotWaiters(waitersCount);
+        },
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => {
+        this.saving = undefined;
+        // What became due while this was saved is taken now rather than at the next Ready.
+        this.snapshotWhenIdle();
+      });
   }
 
   // ---------------------------------------------------------------- roles, reads and failures

@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { FileHandle } from "node:fs/promises";
+import { openFile } from "./atomicFile.js";
+import type { OpenFile } from "./atomicFile.js";
+import { TestDisk } from "./diskTesting.js";
 import { frameSizeBytes } from "./entryFrame.js";
 import { hardStateFileBytes } from "./hardStateFile.js";
 import { RaftStorage } from "./raftStorage.js";
@@ -122,6 +126,121 @@ test("compact deletes only whole segments below the snapshot, and older snapshot
     assert.deepEqual(reopened.initialState.entries, testEntries(11, 14, 1));
     assert.deepEqual(reopened.warnings, []);
     await reopened.storage.close();
+  });
+});
+
+/** Files whose name ends `.snap.tmp` are fsynced only once `release()` is called (a slow snapshot write). */
+function heldSnapshotSyncs(): { readonly openFile: OpenFile; readonly release: () => void; held: () => number } {
+  let released = false;
+  const waiting: (() => void)[] = [];
+  const hold = (handle: FileHandle): FileHandle =>
+    new Proxy(handle, {
+      get(target, property) {
+        if (property === "sync") {
+          return async () => {
+            if (!released) await new Promise<void>((resolve) => waiting.push(resolve));
+            await target.sync();
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return {
+    openFile: async (path, flags, options) => {
+      const handle = await openFile(path, flags, options);
+      return path.endsWith(".snap.tmp") ? hold(handle) : handle;
+    },
+    release: () => {
+      released = true;
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+    held: () => waiting.length,
+  };
+}
+
+test("the node's own snapshot is written beside the log: appends and syncs meanwhile do not wait for its fsync", async () => {
+  await withTempDir(async (dir) => {
+    const disk = heldSnapshotSyncs();
+    const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    await storage.appendEntries(testEntries(1, 6, 1));
+    await storage.sync();
+    const saved = storage.saveAppSnapshot(testSnapshot(4, 1));
+    await storage.appendEntries(testEntries(7, 8, 1));
+    await storage.setHardState({ term: 1, votedFor: 1, commitIndex: 8 });
+    await storage.sync();
+    assert.equal(disk.held(), 1, "the snapshot's fsync is still held");
+    assert.equal(storage.snapshotMeta(), undefined, "not the stored snapshot before it is durable");
+    disk.release();
+    await saved;
+    assert.deepEqual(storage.snapshotMeta(), testSnapshot(4, 1).meta);
+    await storage.compact(4);
+    await storage.close();
+    const reopened = await RaftStorage.open(dir, smallSegments);
+    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(4, 1));
+    assert.deepEqual(reopened.initialState.entries, testEntries(5, 8, 1));
+    assert.deepEqual(reopened.initialState.hardState, { term: 1, votedFor: 1, commitIndex: 8 });
+    await reopened.storage.close();
+  });
+});
+
+test("a leader's snapshot that arrives while the node's own is written waits for it, then replaces it", async () => {
+  await withTempDir(async (dir) => {
+    const disk = heldSnapshotSyncs();
+    const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    await storage.appendEntries(testEntries(1, 6, 1));
+    await storage.sync();
+    const saved = storage.saveAppSnapshot(testSnapshot(4, 1));
+    const replaced = storage.writeSnapshot(testSnapshot(10, 2));
+    disk.release();
+    await Promise.all([saved, replaced]);
+    assert.deepEqual(storage.snapshotMeta(), testSnapshot(10, 2).meta);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".snap")), [snapshotFileName({ index: 10, term: 2 })]);
+    await storage.close();
+    const reopened = await RaftStorage.open(dir, smallSegments);
+    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(10, 2));
+    assert.deepEqual(reopened.initialState.entries, []);
+    await reopened.storage.close();
+  });
+});
+
+test("compacting to the last snapshot while the next is written keeps the file being written", async () => {
+  await withTempDir(async (dir) => {
+    const disk = heldSnapshotSyncs();
+    const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    await storage.appendEntries(testEntries(1, 14, 1));
+    await storage.sync();
+    disk.release();
+    await storage.saveAppSnapshot(testSnapshot(4, 1));
+    const slow = heldSnapshotSyncs();
+    const reopenedSlow = await (async () => {
+      await storage.close();
+      return RaftStorage.open(dir, { ...smallSegments, openFile: slow.openFile });
+    })();
+    const next = reopenedSlow.storage.saveAppSnapshot(testSnapshot(10, 1));
+    await reopenedSlow.storage.compact(4);
+    slow.release();
+    await next;
+    await reopenedSlow.storage.compact(10);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".snap")), [snapshotFileName({ index: 10, term: 1 })]);
+    await reopenedSlow.storage.close();
+    const reopened = await RaftStorage.open(dir, smallSegments);
+    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(10, 1));
+    await reopened.storage.close();
+  });
+});
+
+test("a failed snapshot write poisons the storage: later writes reject", async () => {
+  await withTempDir(async (dir) => {
+    const disk = new TestDisk();
+    const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
+    await storage.appendEntries(testEntries(1, 6, 1));
+    await storage.sync();
+    disk.bytesFree = 0;
+    await assert.rejects(storage.saveAppSnapshot(testSnapshot(5, 1)), /disk is full/);
+    disk.bytesFree = 1_000_000;
+    await assert.rejects(storage.appendEntries(testEntries(7, 7, 1)), /earlier write failed/);
+    await storage.close();
   });
 });
 

@@ -57,8 +57,8 @@ type SyncOp = Extract<QueuedOp, { kind: "sync" }>;
  * before hard state, so a durable commitIndex never points past durable entries. Entry frames need no
  * fsync of their own: segments are open with O_DSYNC, so each append's data is durable when its write
  * returns (a segment created since the last sync is reachable only once sync() has fsynced the
- * directory). Writes run one at a time in call order; the caller need not await one before issuing the
- * next. Exceptions to "only sync makes durable", each because it is rare and ordering makes it safe:
+ * directory). Writes run one at a time in call order (except `saveAppSnapshot`'s file, written beside
+ * them); the caller need not await one before issuing the next. Exceptions to "only sync makes durable", each because it is rare and ordering makes it safe:
  * snapshot files, truncation of a conflicting suffix, roll-over and compaction are durable when their
  * own promise resolves.
  *
@@ -88,6 +88,8 @@ export class RaftStorage {
   private hardStateWritten: HardState;
   private hardStateDurable: HardState;
   private syncRunsCount = 0;
+  /** The application snapshot file `saveAppSnapshot` is writing beside the queue; `written` never rejects. */
+  private appSnapshotWrite: { readonly name: string; readonly written: Promise<void> } | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -129,6 +131,7 @@ export class RaftStorage {
    */
   async close(): Promise<void> {
     assert(!this.closed, "storage is already closed");
+    await this.appSnapshotWrite?.written;
     await this.enqueue(async () => {}).catch(() => {});
     this.closed = true;
     await this.closeActive();
@@ -166,6 +169,7 @@ export class RaftStorage {
    */
   writeSnapshot(snapshot: Snapshot): Promise<void> {
     return this.enqueue(async () => {
+      await this.appSnapshotWrite?.written;
       const snapshotIndex = this.snapshotIndex();
       // A node that joined with no membership first receives the snapshot at index 0, which holds only
       // the cluster's initial membership; it must survive a restart like any other.
@@ -186,14 +190,34 @@ export class RaftStorage {
   /**
    * Stores a snapshot the application took of its own state at `meta.index` (an entry this log holds
    * with that term). Durable when the promise resolves. The log is left as is; `compact` drops what it covers.
+   *
+   * The file is written beside the queue, not in it: appends, syncs and hard states queued meanwhile do
+   * not wait for its fsyncs (it is a new file that no other write touches). Once it is durable it becomes
+   * the stored snapshot, in queue order, unless a newer one (a leader's) was stored meanwhile; a leader's
+   * snapshot queued meanwhile waits for the file. One at a time.
    */
   saveAppSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.enqueue(async () => {
-      const { index, term } = snapshot.meta;
-      assert(index > this.snapshotIndex(), `snapshot at ${index} is not newer than the stored one at ${this.snapshotIndex()}`);
-      assert(this.termAt(index) === term, `snapshot at ${index} has term ${term}, the log there ${String(this.termAt(index))}`);
-      await this.writeFileAtomic(snapshotFileName(snapshot.meta), encodeSnapshot(snapshot));
-      this.snapshot = snapshot.meta;
+    assert(!this.closed, "storage is closed");
+    assert(this.appSnapshotWrite === undefined, "one application snapshot is written at a time");
+    const { index, term } = snapshot.meta;
+    assert(index > this.snapshotIndex(), `snapshot at ${index} is not newer than the stored one at ${this.snapshotIndex()}`);
+    assert(this.termAt(index) === term, `snapshot at ${index} has term ${term}, the log there ${String(this.termAt(index))}`);
+    if (this.failure !== undefined) return Promise.reject(this.poisoned());
+    const name = snapshotFileName(snapshot.meta);
+    const written = this.writeFileAtomic(name, encodeSnapshot(snapshot)).catch((error: unknown) => {
+      this.failure ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    });
+    const write = { name, written: written.catch(() => {}) };
+    this.appSnapshotWrite = write;
+    const installed = written.then(() =>
+      this.enqueue(async () => {
+        if (index > this.snapshotIndex()) this.snapshot = snapshot.meta;
+        else await unlinkIfPresent(join(this.dir, name)); // A leader's newer snapshot replaced the log meanwhile.
+      }),
+    );
+    return installed.finally(() => {
+      if (this.appSnapshotWrite === write) this.appSnapshotWrite = undefined;
     });
   }
 
@@ -438,13 +462,15 @@ export class RaftStorage {
     return entries;
   }
 
+  /** Deletes every snapshot file but the stored one and the one `saveAppSnapshot` is writing. */
   private async deleteOlderSnapshotFiles(): Promise<void> {
     const current = this.snapshot;
     assert(current !== undefined, "a snapshot is stored before older ones are deleted");
     const names = await readdir(this.dir);
     for (const name of names) {
       const parsed = parseSnapshotFileName(name);
-      if (parsed !== undefined && name !== snapshotFileName(current)) await unlinkIfPresent(join(this.dir, name));
+      if (parsed === undefined || name === snapshotFileName(current) || name === this.appSnapshotWrite?.name) continue;
+      await unlinkIfPresent(join(this.dir, name));
     }
   }
 
@@ -462,6 +488,12 @@ export class RaftStorage {
       this.queue.push({ kind: "write", run, resolve, reject });
       this.drain();
     });
+  }
+
+  private poisoned(): Error {
+    const failure = this.failure;
+    assert(failure !== undefined, "a write failed");
+    return new Error(`Cannot use storage in ${this.dir} as an earlier write failed: ${failure.message}`, { cause: failure });
   }
 
   private assertQueueHasRoom(): void {
@@ -483,7 +515,7 @@ export class RaftStorage {
         this.queuedSinceSyncStarted = false;
       }
       try {
-        if (this.failure !== undefined) throw new Error(`Cannot use storage in ${this.dir} as an earlier write failed: ${this.failure.message}`, { cause: this.failure });
+        if (this.failure !== undefined) throw this.poisoned();
         await (op.kind === "sync" ? this.runSync() : op.run());
         if (op.kind === "sync") for (const waiter of op.waiters) waiter.resolve();
         else op.resolve();
