@@ -1,9 +1,11 @@
 // The HTTP/1.1 client of the comparison benches, the same for YAKt and etcd's JSON gateway so that the
 // load generator costs the same per request. It is written on `node:net` rather than `node:http`: the
 // load generator shares the machine's two cores with the servers it measures, and Node's http client
-// spends a good part of a core per few thousand requests on URL parsing, Agent bookkeeping, header
-// objects and IncomingMessage streams. Here a request is one string written in one `socket.write`, and
-// the answer goes through a small incremental parser that keeps only the status and the body.
+// spends most of its time per request on URL parsing, Agent bookkeeping, header objects and
+// IncomingMessage streams (64–83 µs of CPU per request against a plain Node server at 32 requests in
+// flight, where this client takes 23–24 µs). Here a request is one string written in one
+// `socket.write`, and the answer goes through a small incremental parser that keeps only the status and
+// the body.
 //
 // Up to `socketsCount` persistent connections (opened when needed, no Nagle delay), one request in
 // flight on each (no pipelining), further requests wait in FIFO order. Answers are framed by
