@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   acceptsBatches,
   batchesHeaderBytes,
+  binaryVersion,
   batchesMagic,
   decodeBatchesAnswer,
   decodeProduceRequest,
@@ -10,10 +11,10 @@ import {
   encodeProduceRequest,
   produceMagic,
 } from "./binaryProtocol.js";
-import type { ProduceFields, TextRecord } from "./binaryProtocol.js";
-import { decodeBatchFrames, encodeBatchFrame, encodeBatchFrames } from "./storage/recordBatch.js";
-import type { RecordBatch } from "./storage/recordBatch.js";
-import { produceRecordsCountMax } from "./protocol.js";
+import type { Decoded, DecodedProduce, ProduceFields, TextRecord } from "./binaryProtocol.js";
+import { decodeBatchFrames, decodeEncodedRecords, encodeBatchFrame, encodeBatchFrames, readUvarint, recordBytesMin } from "./storage/recordBatch.js";
+import type { LogRecord, RecordBatch } from "./storage/recordBatch.js";
+import { produceRecordsCountMax, produceTimeoutMsMax, topicNameLengthMax } from "./protocol.js";
 
 const fields: ProduceFields = { topic: "orders.eu_1-x", partition: 7, acks: -1, timeoutMs: 1500, producerId: 42, baseSequence: 1000 };
 const records: TextRecord[] = [
@@ -38,7 +39,7 @@ test("a produce request decodes to its fields and records, with or without the s
   const decoded = decodedOk(body);
   assert.deepEqual({ topic: decoded.topic, partition: decoded.partition, acks: decoded.acks, timeoutMs: decoded.timeoutMs, producerId: decoded.producerId, baseSequence: decoded.baseSequence }, fields);
   assert.deepEqual(
-    decoded.records.map((r) => ({ key: text(r.key), value: text(r.value), timestampMs: r.timestampMs })),
+    decodeEncodedRecords(decoded.recordsCount, decoded.encodedRecords).map((r) => ({ key: text(r.key), value: text(r.value), timestampMs: r.timestampMs })),
     records,
   );
   for (const acks of [0, 1] as const) assert.equal(decodedOk(encodeProduceRequest({ ...fields, acks }, records)).acks, acks);
@@ -53,8 +54,8 @@ test("a produce request without timeout or producer id leaves them out, as the J
 
 test("a produce request's records become the same frame as records encoded by the log", () => {
   const decoded = decodedOk(encodeProduceRequest(fields, records));
-  const batch: RecordBatch = { baseOffset: 300, leaderEpoch: 4, producerId: 42, baseSequence: 1000, appendTimeMs: 1_700_000_001_000, records: decoded.records };
-  const copied = encodeBatchFrame({ ...batch, encodedRecords: decoded.encodedRecords });
+  const batch: RecordBatch = { baseOffset: 300, leaderEpoch: 4, producerId: 42, baseSequence: 1000, appendTimeMs: 1_700_000_001_000, records: decodeEncodedRecords(decoded.recordsCount, decoded.encodedRecords) };
+  const copied = encodeBatchFrame({ baseOffset: 300, leaderEpoch: 4, producerId: 42, baseSequence: 1000, appendTimeMs: 1_700_000_001_000, recordsCount: decoded.recordsCount, encodedRecords: decoded.encodedRecords });
   assert.deepEqual(copied, encodeBatchFrame(batch));
   const [back] = decodeBatchFrames(copied);
   assert.deepEqual(back?.records.map((r) => text(r.value)), records.map((r) => r.value));
@@ -111,6 +112,127 @@ test("a produce request claiming more records than its bytes could hold is refus
   const bytes = encodeProduceRequest({ topic: "t", partition: 0, acks: 1 }, [{ key: null, value: "v", timestampMs: 5 }]);
   bytes.writeUInt32BE(0xffffffff, 29);
   assert.match(reasonOf(bytes), /4294967295 records/);
+});
+
+const produceHeadBytes = 8;
+const produceTailBytes = 32;
+
+/**
+ * The produce request decoder as it was before it walked the records instead of decoding them: one
+ * object and two views per record. The reference the walking decoder must agree with, refusal for
+ * refusal.
+ */
+function decodeProduceRequestRecordByRecord(bytes: Uint8Array): Decoded<DecodedProduce & { records: LogRecord[] }> {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length < produceHeadBytes) return bad(`it is ${view.length} bytes, shorter than the ${produceHeadBytes}-byte header`);
+  const magic = view.readUInt32BE(0);
+  if (magic !== produceMagic) return bad(`it starts with 0x${magic.toString(16).padStart(8, "0")}, not the magic 0x${produceMagic.toString(16)}`);
+  const version = view.readUInt8(4);
+  if (version !== binaryVersion) return bad(`its version is ${version}: this broker reads version ${binaryVersion}`);
+  const acks = view.readInt8(5);
+  if (acks !== -1 && acks !== 0 && acks !== 1) return bad(`acks is ${acks}, not -1, 0 or 1`);
+  const topicBytes = view.readUInt16BE(6);
+  if (topicBytes < 1 || topicBytes > topicNameLengthMax) return bad(`its topic name is ${topicBytes} bytes, not 1 to ${topicNameLengthMax}`);
+  const fixedEnd = produceHeadBytes + topicBytes + produceTailBytes;
+  if (view.length < fixedEnd) return bad(`it is ${view.length} bytes, shorter than its ${fixedEnd}-byte header`);
+  const topic = view.toString("latin1", produceHeadBytes, produceHeadBytes + topicBytes);
+  if (!/^[A-Za-z0-9._-]+$/.test(topic)) return bad("its topic name has characters other than A-Z, a-z, 0-9, '.', '_' and '-'");
+  let position = produceHeadBytes + topicBytes;
+  const partition = view.readUInt32BE(position);
+  const timeoutMs = view.readUInt32BE(position + 4);
+  const producerId = Number(view.readBigInt64BE(position + 8));
+  const baseSequence = view.readInt32BE(position + 16);
+  const recordsCount = view.readUInt32BE(position + 20);
+  const baseTimestampMs = Number(view.readBigUInt64BE(position + 24));
+  position = fixedEnd;
+  if (partition > 1_000_000) return bad(`partition ${partition} is above 1000000`);
+  if (timeoutMs > produceTimeoutMsMax) return bad(`timeoutMs ${timeoutMs} is above ${produceTimeoutMsMax}`);
+  if (producerId < -1 || !Number.isSafeInteger(producerId)) return bad(`producerId ${producerId} is neither -1 nor a non-negative safe integer`);
+  if (baseSequence < -1) return bad(`baseSequence ${baseSequence} is neither -1 nor non-negative`);
+  if ((producerId === -1) !== (baseSequence === -1)) return bad("producerId and baseSequence must be given together (or both -1)");
+  if (recordsCount < 1 || recordsCount > produceRecordsCountMax) return bad(`it holds ${recordsCount} records, not 1 to ${produceRecordsCountMax}`);
+  if (recordsCount > (view.length - position) / recordBytesMin) return bad(`${recordsCount} records cannot fit its ${view.length - position} bytes of records`);
+  if (!Number.isSafeInteger(baseTimestampMs)) return bad(`baseTimestampMs ${baseTimestampMs} is not a safe integer`);
+  const recordsStart = position;
+  const records: LogRecord[] = [];
+  let smallestDelta = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < recordsCount; i++) {
+    const delta = readUvarint(view, position);
+    if (delta === undefined || !Number.isSafeInteger(baseTimestampMs + delta.value)) return bad(`record ${i} has a bad or cut-off timestamp delta`);
+    const keyLength = readUvarint(view, delta.position);
+    if (keyLength === undefined) return bad(`record ${i} has a bad or cut-off key length`);
+    const keyEnd = keyLength.position + Math.max(0, keyLength.value - 1);
+    if (keyEnd > view.length) return bad(`record ${i}'s key runs past the end of the body`);
+    const valueLength = readUvarint(view, keyEnd);
+    if (valueLength === undefined) return bad(`record ${i} has a bad or cut-off value length`);
+    const valueEnd = valueLength.position + valueLength.value;
+    if (valueEnd > view.length) return bad(`record ${i}'s value runs past the end of the body`);
+    smallestDelta = Math.min(smallestDelta, delta.value);
+    records.push({
+      key: keyLength.value === 0 ? null : view.subarray(keyLength.position, keyEnd),
+      value: view.subarray(valueLength.position, valueEnd),
+      timestampMs: baseTimestampMs + delta.value,
+    });
+    position = valueEnd;
+  }
+  if (position !== view.length) return bad(`${view.length - position} bytes follow its last record`);
+  if (smallestDelta !== 0) return bad("baseTimestampMs is not the smallest record timestamp");
+  return {
+    ok: true,
+    value: {
+      topic,
+      partition,
+      acks: acks as -1 | 0 | 1,
+      ...(timeoutMs === 0 ? {} : { timeoutMs }),
+      ...(producerId === -1 ? {} : { producerId, baseSequence }),
+      records,
+      recordsCount,
+      encodedRecords: view.subarray(recordsStart - 8),
+    },
+  };
+}
+
+function bad(reason: string): { readonly ok: false; readonly reason: string } {
+  return { ok: false, reason };
+}
+
+/** What a decoder makes of `bytes`: its reason, or its fields with the records as plain values. */
+function outcome(decoded: Decoded<DecodedProduce>, records: (value: DecodedProduce) => readonly LogRecord[]): unknown {
+  if (!decoded.ok) return decoded.reason;
+  const { encodedRecords, ...fields } = decoded.value;
+  const plain = records(decoded.value).map((r) => ({ key: r.key === null ? null : [...r.key], value: [...r.value], timestampMs: r.timestampMs }));
+  return { ...fields, records: plain, encodedRecords: [...encodedRecords] };
+}
+
+test("the walking decoder refuses exactly what decoding every record refused, with the same reason, and keeps the same bytes", () => {
+  const long = "v".repeat(200);
+  const body = encodeProduceRequest({ topic: "t.1", partition: 3, acks: -1, timeoutMs: 900, producerId: 12, baseSequence: 40 }, [
+    { key: "k", value: "ab", timestampMs: 1_000_300 },
+    { key: null, value: "", timestampMs: 1_000_000 },
+    { key: "", value: long, timestampMs: 1_000_000 },
+    { key: "key", value: "c", timestampMs: 1_000_001 },
+  ]);
+  let accepted = 0;
+  let refused = 0;
+  const agree = (input: Uint8Array, what: string): void => {
+    const reference = decodeProduceRequestRecordByRecord(input);
+    const expected = outcome(reference, (value) => (value as DecodedProduce & { records: LogRecord[] }).records);
+    assert.deepEqual(outcome(decodeProduceRequest(input), (value) => decodeEncodedRecords(value.recordsCount, value.encodedRecords)), expected, what);
+    if (reference.ok) accepted++;
+    else refused++;
+  };
+  agree(body, "the whole body");
+  for (let i = 0; i < body.length; i++) {
+    for (let value = 0; value < 256; value++) {
+      const changed = Buffer.from(body);
+      changed[i] = value;
+      agree(changed, `byte ${i} set to ${value}`);
+    }
+  }
+  for (let length = 0; length < body.length; length++) agree(body.subarray(0, length), `cut to ${length}`);
+  for (const extra of [[0], [0, 0, 0], [1, 0, 1, 0x61]]) agree(Buffer.concat([body, Buffer.from(extra)]), `${extra.length} bytes more`);
+  // Both outcomes were reached, so the comparison did compare something.
+  assert.ok(accepted > 100 && refused > 1000, `accepted ${accepted}, refused ${refused}`);
 });
 
 test("a batches answer carries its fields and the frames as they are, or the divergence alone", () => {

@@ -1,5 +1,4 @@
-import { readUvarint, recordBytesMin, uvarintSizeBytes, writeUvarint } from "./storage/recordBatch.js";
-import type { LogRecord } from "./storage/recordBatch.js";
+import { recordBytesMin, scannedUvarint, scanUvarint, uvarintSizeBytes, writeUvarint } from "./storage/recordBatch.js";
 import { produceRecordsCountMax, produceTimeoutMsMax, topicNameLengthMax } from "./protocol.js";
 
 /**
@@ -59,11 +58,11 @@ export interface TextRecord {
 }
 
 export interface DecodedProduce extends ProduceFields {
-  /** Views into the body, not copies. */
-  readonly records: LogRecord[];
+  readonly recordsCount: number;
   /**
    * `baseTimestampMs` and the records, exactly as a stored batch's data holds them from its byte 24 on
-   * (canonical: the decoder checked), so the leader copies them into its frame as they are.
+   * (whole and canonical: the decoder walked them), so the leader copies them into its frame as they are.
+   * A view into the body, not a copy; no record is decoded.
    */
   readonly encodedRecords: Uint8Array;
 }
@@ -124,6 +123,7 @@ export function encodeProduceRequest(fields: ProduceFields, records: readonly Te
  * A produce request body, checked as strictly as its JSON form is by its schema: every field in range,
  * every record whole, nothing after the last one, and the records in the canonical form a stored batch
  * uses (minimal varints, `baseTimestampMs` the smallest timestamp), so that they can be stored as sent.
+ * The records are walked, not decoded: the walk allocates nothing per record.
  */
 export function decodeProduceRequest(bytes: Uint8Array): Decoded<DecodedProduce> {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -157,25 +157,20 @@ export function decodeProduceRequest(bytes: Uint8Array): Decoded<DecodedProduce>
   if (recordsCount > (view.length - position) / recordBytesMin) return bad(`${recordsCount} records cannot fit its ${view.length - position} bytes of records`);
   if (!Number.isSafeInteger(baseTimestampMs)) return bad(`baseTimestampMs ${baseTimestampMs} is not a safe integer`);
   const recordsStart = position;
-  const records: LogRecord[] = [];
   let smallestDelta = Number.MAX_SAFE_INTEGER;
   for (let i = 0; i < recordsCount; i++) {
-    const delta = readUvarint(view, position);
-    if (delta === undefined || !Number.isSafeInteger(baseTimestampMs + delta.value)) return bad(`record ${i} has a bad or cut-off timestamp delta`);
-    const keyLength = readUvarint(view, delta.position);
-    if (keyLength === undefined) return bad(`record ${i} has a bad or cut-off key length`);
-    const keyEnd = keyLength.position + Math.max(0, keyLength.value - 1);
+    const deltaEnd = scanUvarint(view, position);
+    const delta = scannedUvarint();
+    if (deltaEnd < 0 || !Number.isSafeInteger(baseTimestampMs + delta)) return bad(`record ${i} has a bad or cut-off timestamp delta`);
+    const keyLengthEnd = scanUvarint(view, deltaEnd);
+    if (keyLengthEnd < 0) return bad(`record ${i} has a bad or cut-off key length`);
+    const keyEnd = keyLengthEnd + Math.max(0, scannedUvarint() - 1);
     if (keyEnd > view.length) return bad(`record ${i}'s key runs past the end of the body`);
-    const valueLength = readUvarint(view, keyEnd);
-    if (valueLength === undefined) return bad(`record ${i} has a bad or cut-off value length`);
-    const valueEnd = valueLength.position + valueLength.value;
+    const valueLengthEnd = scanUvarint(view, keyEnd);
+    if (valueLengthEnd < 0) return bad(`record ${i} has a bad or cut-off value length`);
+    const valueEnd = valueLengthEnd + scannedUvarint();
     if (valueEnd > view.length) return bad(`record ${i}'s value runs past the end of the body`);
-    smallestDelta = Math.min(smallestDelta, delta.value);
-    records.push({
-      key: keyLength.value === 0 ? null : view.subarray(keyLength.position, keyEnd),
-      value: view.subarray(valueLength.position, valueEnd),
-      timestampMs: baseTimestampMs + delta.value,
-    });
+    if (delta < smallestDelta) smallestDelta = delta;
     position = valueEnd;
   }
   if (position !== view.length) return bad(`${view.length - position} bytes follow its last record`);
@@ -188,7 +183,7 @@ export function decodeProduceRequest(bytes: Uint8Array): Decoded<DecodedProduce>
       acks: acks as -1 | 0 | 1,
       ...(timeoutMs === 0 ? {} : { timeoutMs }),
       ...(producerId === -1 ? {} : { producerId, baseSequence }),
-      records,
+      recordsCount,
       encodedRecords: view.subarray(recordsStart - 8),
     },
   };

@@ -400,7 +400,7 @@ export class Broker {
         timeoutMs: request.timeoutMs ?? 30_000,
         producerId: request.producerId ?? -1,
         baseSequence: request.producerId === undefined ? -1 : (request.baseSequence ?? 0),
-        records: request.records,
+        recordsCount: request.recordsCount,
         encodedRecords: request.encodedRecords,
       });
       return { topic: request.topic, partition: request.partition, ...outcome };

@@ -1,5 +1,6 @@
 import type { BrokerLog } from "./broker.js";
-import type { NewBatch, ReadBatch, SequenceCheck } from "./partitionReplica.js";
+import type { NewBatch, NewEncodedBatch, ReadBatch, SequenceCheck } from "./partitionReplica.js";
+import { decodeEncodedRecords } from "./storage/recordBatch.js";
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
@@ -38,7 +39,8 @@ export class MemoryLog implements BrokerLog {
     return this.batches[this.batches.length - 1]?.leaderEpoch ?? -1;
   }
 
-  async append(batch: NewBatch): Promise<{ baseOffset: number; lastOffset: number; duplicate: boolean }> {
+  async append(appended: NewBatch | NewEncodedBatch): Promise<{ baseOffset: number; lastOffset: number; duplicate: boolean }> {
+    const batch: NewBatch = appended.records === undefined ? { ...appended, records: decodeEncodedRecords(appended.recordsCount, appended.encodedRecords) } : appended;
     if (batch.producerId >= 0) {
       const check = this.checkSequence(batch.producerId, batch.baseSequence, batch.records.length);
       if (check.kind === "duplicate") return { ...check, duplicate: true };

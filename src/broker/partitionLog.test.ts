@@ -5,7 +5,9 @@ import { test } from "node:test";
 import { StorageCorruptionError } from "../storage/errors.js";
 import { withTempDir } from "../storage/storageTesting.js";
 import { PartitionLog, PartitionLogError, checkBatchFrames, decodeBatchFrames } from "./partitionLog.js";
-import type { BatchToAppend, PartitionLogErrorCode, PartitionLogOptions, RecordBatch } from "./partitionLog.js";
+import type { BatchToAppend, EncodedBatchToAppend, PartitionLogErrorCode, PartitionLogOptions, RecordBatch } from "./partitionLog.js";
+import { encodeBatchFrame } from "./storage/recordBatch.js";
+import { frameBodyFixedBytes, frameHeaderBytes } from "../storage/entryFrame.js";
 import { indexFileName, segmentFileName } from "./storage/segmentFiles.js";
 
 /**
@@ -205,6 +207,33 @@ test("a leader's append checks the producer's sequence: a retry is answered with
     assert.deepEqual(await log.append(testBatch(11, 6, { producerId: 42, baseSequence: 15 })), { baseOffset: 30, lastOffset: 32, duplicate: false });
     assert.deepEqual(log.epochs().at(-1), { epoch: 6, startOffset: 30 });
     await log.close();
+  });
+});
+
+/** `batch` with its records only encoded, as a leader appends a binary produce request's. */
+function encodedOnly(batch: BatchToAppend): EncodedBatchToAppend {
+  const { records, encodedRecords: _encoded, ...fields } = batch;
+  const frame = encodeBatchFrame({ ...batch, baseOffset: 0 });
+  return { ...fields, recordsCount: records.length, encodedRecords: frame.subarray(frameHeaderBytes + frameBodyFixedBytes + 24) };
+}
+
+test("a leader's batch appended with its records only encoded is stored byte for byte as its decoded form, with the same checks", async () => {
+  await withTempDir(async (dir) => {
+    await withTempDir(async (encodedDir) => {
+      const decoded = await openWithBatches(dir);
+      const { log } = await PartitionLog.open(encodedDir, small);
+      for (const batch of tenBatches()) await log.append(encodedOnly(batch));
+      await log.sync();
+      for (const name of (await readdir(dir)).sort()) assert.deepEqual(await readFile(join(encodedDir, name)), await readFile(join(dir, name)), name);
+      assert.deepEqual(await log.append(encodedOnly(testBatch(3, 5, { producerId: 42, baseSequence: 3 }))), { baseOffset: 6, lastOffset: 8, duplicate: true });
+      await assert.rejects(log.append(encodedOnly(testBatch(11, 5, { producerId: 42, baseSequence: 16 }))), isLogError("OUT_OF_ORDER_SEQUENCE", { expectedSequence: 15 }));
+      await assert.rejects(log.append(encodedOnly(testBatch(11, 4))), isLogError("FENCED_LEADER_EPOCH", { latestEpoch: 5 }));
+      await assert.rejects(log.append({ ...encodedOnly(testBatch(11)), recordsCount: 0 }), isLogError("INVALID_BATCH"));
+      assert.equal(log.logEndOffset, 30, "nothing refused was appended");
+      assert.deepEqual(await log.append(encodedOnly(testBatch(11, 6, { producerId: 42, baseSequence: 15 }))), { baseOffset: 30, lastOffset: 32, duplicate: false });
+      assert.deepEqual(plain(await readAll(log)), plain([...stored(tenBatches()), ...stored([testBatch(11, 6, { producerId: 42, baseSequence: 15 })], 30)]));
+      await Promise.all([log.close(), decoded.close()]);
+    });
   });
 });
 

@@ -12,12 +12,12 @@ import { deriveEpochsAndProducers, readSegment, recoverPartition } from "./stora
 import type { LogConfig, SegmentState } from "./storage/partitionRecovery.js";
 import { checkSequence, recordProducerBatch, sequenceAfter } from "./storage/producerState.js";
 import type { ProducerState, ProducerStates, SequenceCheck } from "./storage/producerState.js";
-import { batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, joinBytes, lastOffsetOf, noProducerId } from "./storage/recordBatch.js";
-import type { BatchToAppend, FramedBatch, RecordBatch } from "./storage/recordBatch.js";
+import { batchProblem, decodeBatch, encodeBatchFrame, headerLastOffset, joinBytes, lastOffsetOf, noProducerId, recordsCountOf } from "./storage/recordBatch.js";
+import type { BatchToAppend, EncodedBatchToAppend, EncodedRecordBatch, FramedBatch, RecordBatch } from "./storage/recordBatch.js";
 import { FrameCursor, expectBatch, indexFileName, scanBatchSegment, segmentFileName } from "./storage/segmentFiles.js";
 import { addBatchToSummary, emptySummary, encodeIndexFile, indexEntryFor } from "./storage/segmentSummary.js";
 
-export type { BatchToAppend, FramedBatch, LogRecord, RecordBatch } from "./storage/recordBatch.js";
+export type { BatchToAppend, EncodedBatchToAppend, FramedBatch, LogRecord, RecordBatch } from "./storage/recordBatch.js";
 export type { EpochEndOffset, EpochStart } from "./storage/epochCache.js";
 export type { ProducerBatch, ProducerState, SequenceCheck } from "./storage/producerState.js";
 export { checkBatchFrames, decodeBatchFrames, encodeBatchFrames, noProducerId, noSequence } from "./storage/recordBatch.js";
@@ -212,12 +212,12 @@ export class PartitionLog {
    * Rejects with `PartitionLogError` INVALID_BATCH, FENCED_LEADER_EPOCH (an epoch below the log's latest)
    * or OUT_OF_ORDER_SEQUENCE, appending nothing.
    */
-  append(batch: BatchToAppend): Promise<AppendResult> {
+  append(batch: BatchToAppend | EncodedBatchToAppend): Promise<AppendResult> {
     return this.enqueue(async () => {
-      const stamped: RecordBatch = { ...batch, baseOffset: this.logEndOffset };
+      const stamped: RecordBatch | EncodedRecordBatch = { ...batch, baseOffset: this.logEndOffset };
       this.validate(stamped, this.latestEpoch);
       if (batch.producerId !== noProducerId) {
-        const check = this.checkSequence(batch.producerId, batch.baseSequence, batch.records.length);
+        const check = this.checkSequence(batch.producerId, batch.baseSequence, recordsCountOf(batch));
         switch (check.kind) {
           case "new":
             break;
@@ -353,7 +353,7 @@ export class PartitionLog {
   // ---------------------------------------------------------------- writes
 
   /** Refuses a batch that breaks the format's rules or the epoch order; `latestEpoch` is the log's before it. */
-  private validate(batch: RecordBatch, latestEpoch: number | undefined): void {
+  private validate(batch: RecordBatch | EncodedRecordBatch, latestEpoch: number | undefined): void {
     const problem = batchProblem(batch);
     if (problem !== undefined) throw invalidBatch(problem);
     this.checkEpoch(batch.leaderEpoch, latestEpoch);
@@ -620,9 +620,9 @@ export class PartitionLog {
 }
 
 /** `batch`, which passes `batchProblem`, as its header and its frame. */
-function framed(batch: RecordBatch): FramedBatch {
+function framed(batch: RecordBatch | EncodedRecordBatch): FramedBatch {
   const { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs } = batch;
-  return { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount: batch.records.length, frame: encodeBatchFrame(batch) };
+  return { baseOffset, leaderEpoch, producerId, baseSequence, appendTimeMs, recordsCount: recordsCountOf(batch), frame: encodeBatchFrame(batch) };
 }
 
 /** Decodes frames this log has just read and checked: one that does not decode is a bug of this module. */

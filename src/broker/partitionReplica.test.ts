@@ -4,7 +4,7 @@ import type { TopicPartition } from "../api/schemas.js";
 import type { BrokerError } from "./brokerError.js";
 import { MemoryLog } from "./memoryLog.js";
 import { PartitionReplica } from "./partitionReplica.js";
-import type { ProduceInput, StoredRecord } from "./partitionReplica.js";
+import type { ProduceInput, ProduceSettings, StoredRecord } from "./partitionReplica.js";
 
 const text = new TextEncoder();
 const record = (value: string): StoredRecord => ({ key: null, value: text.encode(value), timestampMs: 1 });
@@ -69,7 +69,7 @@ async function fetchOnce(h: Harness, followerId: number, leaderId: number): Prom
 /** Lets chained appends and syncs run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-const produce = (values: string[], fields: Partial<ProduceInput> = {}): ProduceInput => ({ acks: "all", timeoutMs: 60_000, producerId: -1, baseSequence: -1, records: values.map(record), ...fields });
+const produce = (values: string[], fields: Partial<ProduceSettings> = {}): ProduceInput => ({ acks: "all", timeoutMs: 60_000, producerId: -1, baseSequence: -1, records: values.map(record), ...fields });
 
 test("acks=all is answered once every in-sync replica has fetched the batch; the high watermark follows the slowest", { timeout: 10_000 }, async () => {
   const h = cluster();

@@ -23,6 +23,20 @@ export interface NewBatch {
   readonly encodedRecords?: Uint8Array | undefined;
 }
 
+/**
+ * A batch as the leader appends it from a binary produce request: its records only as the stored batch
+ * encodes them (storage/recordBatch.ts), checked whole by the request's decoder, and their count.
+ */
+export interface NewEncodedBatch extends Omit<NewBatch, "records" | "encodedRecords">, EncodedRecords {
+  readonly records?: undefined;
+}
+
+/** Records as a binary produce request carries them: `recordsCount` records, encoded and checked. */
+export interface EncodedRecords {
+  readonly recordsCount: number;
+  readonly encodedRecords: Uint8Array;
+}
+
 export interface ReadBatch extends NewBatch {
   readonly baseOffset: number;
 }
@@ -43,7 +57,7 @@ export interface ReplicaLog {
   /** Leader epoch of the last batch, -1 when the log is empty. */
   lastEpoch(): number;
   /** Checks an idempotent producer's sequence when the append runs: a retry gets the first offsets and `duplicate`. */
-  append(batch: NewBatch): Promise<{ readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }>;
+  append(batch: NewBatch | NewEncodedBatch): Promise<{ readonly baseOffset: number; readonly lastOffset: number; readonly duplicate: boolean }>;
   /** A follower's copy of the leader's bytes, starting exactly at `logEndOffset`. */
   appendEncoded(bytes: Uint8Array): Promise<void>;
   sync(): Promise<void>;
@@ -82,13 +96,14 @@ type Role =
   | { readonly kind: "leader"; readonly leaderEpoch: number; readonly sinceMs: number; readonly epochStartOffset: number; readonly followers: Map<number, FollowerState> }
   | { readonly kind: "follower"; readonly leaderId: number };
 
-export interface ProduceInput {
+/** A produce request's batch: its records decoded (the JSON form) or only encoded (the binary form). */
+export type ProduceInput = ProduceSettings & ({ readonly records: readonly StoredRecord[] } | (EncodedRecords & { readonly records?: undefined }));
+
+export interface ProduceSettings {
   readonly acks: Acks;
   readonly timeoutMs: number;
   readonly producerId: number;
   readonly baseSequence: number;
-  readonly records: readonly StoredRecord[];
-  readonly encodedRecords?: Uint8Array | undefined;
 }
 
 export interface ProduceOutcome {
@@ -207,7 +222,7 @@ export class PartitionReplica {
     }
     let outcome: ProduceOutcome;
     if (input.producerId >= 0) {
-      const check = this.log.checkSequence(input.producerId, input.baseSequence, input.records.length);
+      const check = this.log.checkSequence(input.producerId, input.baseSequence, input.records === undefined ? input.recordsCount : input.records.length);
       if (check.kind === "outOfOrder") {
         throw new BrokerError("OUT_OF_ORDER_SEQUENCE", `Cannot append the batch as its sequence is ${input.baseSequence}: expected ${check.expectedSequence}`, { expectedSequence: check.expectedSequence });
       }
@@ -231,7 +246,9 @@ export class PartitionReplica {
     // Appends are chained: offsets are assigned in call order, and a sequence check sees every earlier batch.
     const appended = this.appendChain.then(async () => {
       if (this.role !== role) throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot append to ${this.topic}-${this.partitionId} as this broker stopped leading it`, this.leaderHint());
-      const batch: NewBatch = { leaderEpoch: role.leaderEpoch, producerId: input.producerId, baseSequence: input.baseSequence, appendTimeMs: this.deps.wallClockMs(), records: input.records, encodedRecords: input.encodedRecords };
+      const fields = { leaderEpoch: role.leaderEpoch, producerId: input.producerId, baseSequence: input.baseSequence, appendTimeMs: this.deps.wallClockMs() };
+      const batch: NewBatch | NewEncodedBatch =
+        input.records === undefined ? { ...fields, recordsCount: input.recordsCount, encodedRecords: input.encodedRecords } : { ...fields, records: input.records };
       const appended = await this.log.append(batch);
       if (!appended.duplicate) {
         this.changed.notify();

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "./clock.js";
 import { acceptsBatches, batchesContentType, decodeProduceRequest, encodeBatchesAnswer, produceBatchContentType } from "../broker/binaryProtocol.js";
-import { encodeBatchFrames } from "../broker/storage/recordBatch.js";
+import { decodeEncodedRecords, encodeBatchFrames } from "../broker/storage/recordBatch.js";
 import type { RecordBatch } from "../broker/storage/recordBatch.js";
 
 /**
@@ -541,7 +541,8 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
   if (request.headers["content-type"] === produceBatchContentType) {
     const decoded = decodeProduceRequest(Buffer.concat(chunks));
     if (!decoded.ok) return { invalidBinary: decoded.reason };
-    const { encodedRecords: _encoded, records, ...fields } = decoded.value;
+    const { encodedRecords, recordsCount, ...fields } = decoded.value;
+    const records = decodeEncodedRecords(recordsCount, encodedRecords);
     const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
     return { ...fields, binary: true, records: records.map((r) => ({ key: r.key === null ? null : text(r.key), value: text(r.value), timestampMs: r.timestampMs })) };
   }

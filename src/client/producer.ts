@@ -75,8 +75,9 @@ const sequenceMax = 2_147_483_647;
 /** Redirects to a leader a broker named, in a row, before the producer backs off and asks the controllers. */
 const redirectsInRowMax = 1;
 
-interface Deferred {
-  readonly resolve: (ack: RecordAck) => void;
+/** How a batch's acknowledgement is settled: with its base offset, or its failure. */
+interface BatchSettle {
+  readonly resolve: (baseOffset: number) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -86,11 +87,16 @@ interface RecordSize {
   readonly valueBytes: number;
 }
 
-interface Admission {
+/** A record being taken: checked and measured. */
+interface Taken {
   readonly record: ProducerRecord;
   readonly size: RecordSize;
   readonly sizeBytes: number;
   readonly takenMs: number;
+}
+
+/** A record waiting for room or for its topic's metadata. */
+interface Admission extends Taken {
   readonly resolve: (delivery: Delivery) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -99,7 +105,12 @@ interface Batch {
   readonly records: TextRecord[];
   /** Each record's key and value lengths, so that encoding measures no string twice. */
   readonly sizes: RecordSize[];
-  readonly waiting: Deferred[];
+  /**
+   * Settles once, with the base offset or the failure; each record's acknowledgement derives from it,
+   * so that a record costs one promise of its own rather than one with its own resolving functions.
+   */
+  readonly acknowledged: Promise<number>;
+  readonly settle: BatchSettle;
   sizeBytes: number;
   /** Its first record's time taken + deliveryTimeoutMs. */
   readonly deadlineMs: number;
@@ -205,8 +216,18 @@ export class Producer {
     if (sizeBytes > this.batchBytesMax) {
       return Promise.reject(new ClientError("RECORD_TOO_LARGE", 0, `Cannot send to topic ${record.topic} as the record takes ${sizeBytes} bytes, more than batchBytesMax: current value is ${this.batchBytesMax}`, { sizeBytes }));
     }
+    const takenMs = this.conn.clock.nowMs();
+    // Room, its topic known and no record before it waiting: taken at once, as `admit` would take it.
+    if (this.admissions.length === 0 && this.bufferedCount < this.bufferedRecordsMax) {
+      const topic = this.conn.metadata.view().topics.get(record.topic);
+      if (topic !== undefined) {
+        const placed = this.place({ record, size, sizeBytes, takenMs }, topic);
+        this.afterTaking();
+        return placed instanceof Error ? Promise.reject(placed) : Promise.resolve(placed);
+      }
+    }
     return new Promise((resolve, reject) => {
-      this.admissions.push({ record, size, sizeBytes, takenMs: this.conn.clock.nowMs(), resolve, reject });
+      this.admissions.push({ record, size, sizeBytes, takenMs, resolve, reject });
       this.admit();
     });
   }
@@ -241,8 +262,14 @@ export class Producer {
         return;
       }
       this.admissions.shift();
-      this.place(admission, topic);
+      const placed = this.place(admission, topic);
+      if (placed instanceof Error) admission.reject(placed);
+      else admission.resolve(placed);
     }
+    this.afterTaking();
+  }
+
+  private afterTaking(): void {
     // Full: no record can join a lingering batch before some are acknowledged, so lingering only delays.
     if (this.exhausted()) for (const state of this.allPartitions()) this.drain(state);
     this.checkIdle();
@@ -271,29 +298,29 @@ export class Producer {
       });
   }
 
-  private place(admission: Admission, topic: TopicInfo): void {
-    const { record } = admission;
+  /** Puts a taken record into its partition's batch: its delivery, or why it cannot go. */
+  private place(taken: Taken, topic: TopicInfo): Delivery | ClientError {
+    const { record } = taken;
     const partitionIds = this.partitionIdsOf(topic);
     if (partitionIds.length === 0) {
-      admission.reject(new ClientError("NO_PARTITIONS", 0, `Cannot send to topic ${topic.name} as it has no partitions: add some with POST /v1/partitions`, { topic: topic.name }));
-      return;
+      return new ClientError("NO_PARTITIONS", 0, `Cannot send to topic ${topic.name} as it has no partitions: add some with POST /v1/partitions`, { topic: topic.name });
     }
     if (record.partition !== undefined && !partitionIds.includes(record.partition)) {
-      admission.reject(new ClientError("UNKNOWN_PARTITION", 0, `Cannot send to partition ${record.partition} of topic ${topic.name} as it has partitions ${partitionIds.join(",")}`, { topic: topic.name, partition: record.partition }));
-      return;
+      return new ClientError("UNKNOWN_PARTITION", 0, `Cannot send to partition ${record.partition} of topic ${topic.name} as it has partitions ${partitionIds.join(",")}`, { topic: topic.name, partition: record.partition });
     }
     const partition = record.partition ?? this.partitioner.choose(topic.name, record.key, partitionIds);
     const state = this.partitionState(topic.name, partition);
-    if (state.open !== undefined && state.open.sizeBytes + admission.sizeBytes > this.batchBytesMax) this.closeOpen(state);
-    const batch = state.open ?? this.openBatch(state, admission.takenMs);
-    const acknowledged = new Promise<RecordAck>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+    if (state.open !== undefined && state.open.sizeBytes + taken.sizeBytes > this.batchBytesMax) this.closeOpen(state);
+    const batch = state.open ?? this.openBatch(state, taken.takenMs);
+    const index = batch.records.length;
+    const acknowledged = batch.acknowledged.then((baseOffset): RecordAck => ({ topic: state.topic, partition: state.partition, offset: baseOffset + index }));
     batch.records.push({ key: record.key ?? null, value: record.value, timestampMs: record.timestampMs ?? this.conn.clock.nowMs() });
-    batch.sizes.push(admission.size);
-    batch.sizeBytes += admission.sizeBytes;
+    batch.sizes.push(taken.size);
+    batch.sizeBytes += taken.sizeBytes;
     this.bufferedCount++;
     if (batch.records.length >= this.batchRecordsMax) this.closeOpen(state);
-    admission.resolve({ acknowledged });
     this.drain(state);
+    return { acknowledged };
   }
 
   private partitionIdsOf(topic: TopicInfo): readonly number[] {
@@ -305,7 +332,11 @@ export class Producer {
   }
 
   private openBatch(state: PartitionState, firstTakenMs: number): Batch {
-    const batch: Batch = { records: [], sizes: [], waiting: [], sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined, maybeAppended: false };
+    let settle: BatchSettle = { resolve: () => undefined, reject: () => undefined };
+    const acknowledged = new Promise<number>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const batch: Batch = { records: [], sizes: [], acknowledged, settle, sizeBytes: 0, deadlineMs: firstTakenMs + this.deliveryTimeoutMs, lingered: this.lingerMs === 0, cancelLinger: undefined, sequence: undefined, maybeAppended: false };
     if (!batch.lingered) {
       batch.cancelLinger = this.conn.clock.setTimer(() => {
         batch.lingered = true;
@@ -341,12 +372,12 @@ export class Producer {
   private async deliver(state: PartitionState, batch: Batch): Promise<void> {
     try {
       const baseOffset = await this.sendUntilAcknowledged(state, batch);
-      batch.waiting.forEach((waiting, i) => waiting.resolve({ topic: state.topic, partition: state.partition, offset: baseOffset + i }));
+      batch.settle.resolve(baseOffset);
     } catch (error) {
       // The batch may have been appended: later batches must not be numbered as if it had, nor as if it had not.
       if (batch.sequence !== undefined && this.producerId === batch.sequence.producerId) this.producerId = undefined;
       const failure = error instanceof ClientError ? withOutcome(error, batch.maybeAppended ? "unknown" : "not_applied") : error;
-      for (const waiting of batch.waiting) waiting.reject(failure);
+      batch.settle.reject(failure);
     } finally {
       this.bufferedCount -= batch.records.length;
       state.inFlight = undefined;

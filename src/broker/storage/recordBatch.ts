@@ -58,6 +58,28 @@ export interface BatchToAppend {
   readonly encodedRecords?: Uint8Array | undefined;
 }
 
+/**
+ * A batch a leader appends with its records only as bytes, as a binary produce request carried them
+ * (binaryProtocol.ts): `encodedRecords` is the batch data from `baseTimestampMs` on, and whoever builds
+ * this has checked that it holds `recordsCount` whole records in the canonical form with safe timestamps
+ * (`decodeProduceRequest`). No record is ever decoded on the way to the frame.
+ */
+export interface EncodedBatchToAppend extends Omit<BatchToAppend, "records" | "encodedRecords"> {
+  readonly records?: undefined;
+  readonly recordsCount: number;
+  readonly encodedRecords: Uint8Array;
+}
+
+/** An `EncodedBatchToAppend` at its offset. */
+export interface EncodedRecordBatch extends EncodedBatchToAppend {
+  readonly baseOffset: number;
+}
+
+/** How many records a batch to append holds, decoded or not. */
+export function recordsCountOf(batch: BatchToAppend | EncodedBatchToAppend): number {
+  return batch.records === undefined ? batch.recordsCount : batch.records.length;
+}
+
 export interface RecordBatch extends BatchToAppend {
   readonly baseOffset: number;
   /**
@@ -77,17 +99,20 @@ export interface BatchHeader {
   readonly recordsCount: number;
 }
 
-export function lastOffsetOf(batch: { readonly baseOffset: number; readonly records: readonly unknown[] }): number {
-  return batch.baseOffset + batch.records.length - 1;
+export function lastOffsetOf(batch: RecordBatch | EncodedRecordBatch): number {
+  return batch.baseOffset + recordsCountOf(batch) - 1;
 }
 
 export function headerLastOffset(header: BatchHeader): number {
   return header.baseOffset + header.recordsCount - 1;
 }
 
-/** Why `batch` cannot be stored, or undefined when it can. Checks the bounds of `limits.broker`. */
-export function batchProblem(batch: RecordBatch): string | undefined {
-  const count = batch.records.length;
+/**
+ * Why `batch` cannot be stored, or undefined when it can. Checks the bounds of `limits.broker`. The
+ * timestamps of an `EncodedRecordBatch` were checked with its records, when its bytes were.
+ */
+export function batchProblem(batch: RecordBatch | EncodedRecordBatch): string | undefined {
+  const count = recordsCountOf(batch);
   if (count === 0) return "it holds no record";
   if (count > limits.broker.batchRecordsCountMax) return `it holds ${count} records, more than ${limits.broker.batchRecordsCountMax}`;
   if (!isNonNegativeSafe(batch.baseOffset) || !Number.isSafeInteger(batch.baseOffset + count)) return `baseOffset ${batch.baseOffset} is not a non-negative safe integer`;
@@ -99,15 +124,15 @@ export function batchProblem(batch: RecordBatch): string | undefined {
     if (!isNonNegativeSafe(batch.producerId)) return `producerId ${batch.producerId} is neither -1 nor a non-negative safe integer`;
     if (!Number.isInteger(batch.baseSequence) || batch.baseSequence < 0 || batch.baseSequence > sequenceMax) return `baseSequence ${batch.baseSequence} is outside [0, ${sequenceMax}]`;
   }
-  const bad = batch.records.findIndex((r) => !isNonNegativeSafe(r.timestampMs));
-  if (bad >= 0) return `record ${bad} has timestampMs ${String(batch.records[bad]?.timestampMs)}, not a non-negative safe integer`;
+  const bad = batch.records?.findIndex((r) => !isNonNegativeSafe(r.timestampMs)) ?? -1;
+  if (bad >= 0) return `record ${bad} has timestampMs ${String(batch.records?.[bad]?.timestampMs)}, not a non-negative safe integer`;
   const dataBytes = batchDataSizeBytes(batch);
   if (dataBytes > limits.broker.batchBytesMax) return `it encodes to ${dataBytes} bytes, more than ${limits.broker.batchBytesMax}`;
   return undefined;
 }
 
 /** Bytes of the batch's frame on disk. */
-export function batchFrameSizeBytes(batch: RecordBatch): number {
+export function batchFrameSizeBytes(batch: RecordBatch | EncodedRecordBatch): number {
   return frameBytesMin + batchDataSizeBytes(batch);
 }
 
@@ -115,19 +140,19 @@ export function batchFrameSizeBytes(batch: RecordBatch): number {
 const encodedRecordsOffset = 24;
 
 /** The batch's frame; `batch` must pass `batchProblem`. Written straight into the frame, then sealed by its CRC. */
-export function encodeBatchFrame(batch: RecordBatch): Buffer {
-  if (batch.frame !== undefined) return Buffer.from(batch.frame.buffer, batch.frame.byteOffset, batch.frame.byteLength);
+export function encodeBatchFrame(batch: RecordBatch | EncodedRecordBatch): Buffer {
+  if (batch.records !== undefined && batch.frame !== undefined) return Buffer.from(batch.frame.buffer, batch.frame.byteOffset, batch.frame.byteLength);
   const dataBytes = batchDataSizeBytes(batch);
   const frame = Buffer.allocUnsafe(frameBytesMin + dataBytes);
   const dataStart = frameBytesMin;
-  let position = frame.writeUInt32BE(batch.records.length, dataStart);
+  let position = frame.writeUInt32BE(recordsCountOf(batch), dataStart);
   position = frame.writeBigInt64BE(BigInt(batch.producerId), position);
   position = frame.writeInt32BE(batch.baseSequence, position);
   position = frame.writeBigUInt64BE(BigInt(batch.appendTimeMs), position);
   if (batch.encodedRecords !== undefined) {
     frame.set(batch.encodedRecords, position);
     position += batch.encodedRecords.length;
-  } else {
+  } else if (batch.records !== undefined) {
     const baseTimestampMs = minTimestampMs(batch.records);
     position = frame.writeBigUInt64BE(BigInt(baseTimestampMs), position);
     for (const record of batch.records) {
@@ -200,10 +225,22 @@ export function decodeBatch(frame: Frame): RecordBatch | string {
   const header = decodeBatchHeader(frame);
   if (typeof header === "string") return header;
   const records: LogRecord[] = [];
-  const problem = walkRecords(frame.data, header.recordsCount, records);
+  const problem = walkRecords(frame.data, encodedRecordsOffset, header.recordsCount, records);
   if (problem !== undefined) return problem;
   const { recordsCount: _count, ...fields } = header;
   return { ...fields, records, encodedRecords: frame.data.subarray(encodedRecordsOffset) };
+}
+
+/**
+ * The records of an `EncodedBatchToAppend` (its `recordsCount` and `encodedRecords`), decoded, keys and
+ * values as views into `encodedRecords`, for whoever needs them as records; throws if they are not
+ * whole, which its builder has checked.
+ */
+export function decodeEncodedRecords(recordsCount: number, encodedRecords: Uint8Array): LogRecord[] {
+  const records: LogRecord[] = [];
+  const problem = walkRecords(encodedRecords, 0, recordsCount, records);
+  assert(problem === undefined, `encoded records must be whole: ${String(problem)}`);
+  return records;
 }
 
 /** A batch as a follower receives it: its header, read and checked, and its whole frame, stored as it is. */
@@ -219,7 +256,7 @@ export interface FramedBatch extends BatchHeader {
 export function checkBatch(frame: Frame): BatchHeader | string {
   const header = decodeBatchHeader(frame);
   if (typeof header === "string") return header;
-  return walkRecords(frame.data, header.recordsCount, undefined) ?? header;
+  return walkRecords(frame.data, encodedRecordsOffset, header.recordsCount, undefined) ?? header;
 }
 
 /**
@@ -227,10 +264,10 @@ export function checkBatch(frame: Frame): BatchHeader | string {
  * timestamp; why they are not whole, or undefined. Each record goes to `records` when it is given (keys
  * and values as views into `data`); without it the walk allocates nothing.
  */
-function walkRecords(data: Uint8Array, recordsCount: number, records: LogRecord[] | undefined): string | undefined {
-  const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(24));
+function walkRecords(data: Uint8Array, start: number, recordsCount: number, records: LogRecord[] | undefined): string | undefined {
+  const baseTimestampMs = Number(Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(start));
   if (!isNonNegativeSafe(baseTimestampMs)) return `bad baseTimestampMs ${baseTimestampMs}`;
-  let position = batchDataFixedBytes;
+  let position = start + 8;
   for (let i = 0; i < recordsCount; i++) {
     const deltaEnd = scanUvarint(data, position);
     const timestampMs = baseTimestampMs + scannedValue;
@@ -280,7 +317,8 @@ function framesOf<T extends object>(bytes: Uint8Array, read: (frame: Frame) => T
   return batches;
 }
 
-function batchDataSizeBytes(batch: BatchToAppend): number {
+function batchDataSizeBytes(batch: BatchToAppend | EncodedBatchToAppend): number {
+  if (batch.records === undefined) return encodedRecordsOffset + batch.encodedRecords.length;
   if (batch.encodedRecords !== undefined) return encodedRecordsOffset + batch.encodedRecords.length;
   const baseTimestampMs = minTimestampMs(batch.records);
   let sizeBytes = batchDataFixedBytes;
@@ -331,11 +369,16 @@ export function writeUvarint(target: Buffer, position: number, value: number): n
 /** The value the last `scanUvarint` read: kept here so that scanning allocates nothing. */
 let scannedValue = 0;
 
+/** The value the last `scanUvarint` that did not give -1 read. */
+export function scannedUvarint(): number {
+  return scannedValue;
+}
+
 /**
  * `readUvarint` without an allocation: the position after the value at `position`, which it leaves in
- * `scannedValue`, or -1 where `readUvarint` gives undefined.
+ * `scannedValue` (`scannedUvarint()`), or -1 where `readUvarint` gives undefined.
  */
-function scanUvarint(bytes: Uint8Array, position: number): number {
+export function scanUvarint(bytes: Uint8Array, position: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < uvarintBytesMax && position + i < bytes.length; i++) {
