@@ -29,6 +29,8 @@ import { validationField, validatorCompiler } from "./validation.js";
 
 /** What the HTTP layer needs from a controller: a narrow view, so the app is testable with `inject()`. */
 export interface ControllerApi {
+  /** This node's id. */
+  readonly id: NodeId;
   status(): ControllerStatus;
   transferLeadership(target?: NodeId): Promise<boolean>;
 }
@@ -119,7 +121,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (leader !== undefined && routeConfig.forwardToLeader === true && !wasForwarded(request)) {
       // Any controller accepts any write: a follower passes it to the leader and relays the answer.
       try {
-        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.status().id, routeConfig.forwardTimeoutMs ?? forwardTimeoutMs);
+        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.id, routeConfig.forwardTimeoutMs ?? forwardTimeoutMs);
       } catch (forwardError) {
         request.log.warn({ err: forwardError, leaderId: leader.id }, "forwarding to the leader failed");
         return sendError(reply, 503, { code: "FORWARD_FAILED", message: `Cannot reach the leader ${leader.id} to forward the write: ${String(forwardError)}`, leaderId: leader.id, leaderUrl: apiUrl(leader.api), outcome: "unknown", retriable: true });
@@ -142,7 +144,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Routes live in a plugin registered after the OpenAPI one, so that its route hook sees them all.
   void app.register(async (api) => {
-    api.get("/healthz", async () => ({ status: "ok", nodeId: deps.controller.status().id }));
+    api.get("/healthz", async () => ({ status: "ok", nodeId: deps.controller.id }));
 
     api.get("/readyz", async (_request, reply) => {
       const status = deps.controller.status();

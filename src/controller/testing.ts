@@ -55,6 +55,10 @@ export class FakeController implements MetadataController, MembershipController 
 
   constructor(readonly stateMachine = new MetadataStateMachine()) {}
 
+  get id(): NodeId {
+    return this.current.id;
+  }
+
   status(): ControllerStatus {
     return this.current;
   }
