@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { describe, test } from "node:test";
 import { ControllerError, notLeaderError } from "../controller/errors.js";
 import { createPrng } from "../shared/prng.js";
@@ -94,7 +95,42 @@ describe("HTTP API", () => {
       assert.equal(retried.json().replayed, true);
       assert.equal(follower.proposals, 0, "the follower proposed nothing");
       const invalid = await app.inject(createTopic("orders", { partitions: "3" }));
-      assert.equal(invalid.statusCode, 400, "validation happens before forwarding");
+      assert.equal(invalid.statusCode, 400, "the leader's refusal of an invalid write is relayed");
+      assert.equal(invalid.json().field, "body.partitions");
+    });
+  });
+
+  test("a follower that knows the leader forwards a write before running its route, body unread", async () => {
+    await withForwardingPair(async ({ leader: { controller: leaderController }, follower: { app, controller: follower } }) => {
+      // Were the route to run here, this follower would apply the write itself.
+      follower.proposeError = undefined;
+      const response = await app.inject(createTopic("orders"));
+      assert.equal(response.statusCode, 201, response.body);
+      assert.equal(follower.proposals, 0, "the follower ran no route");
+      assert.equal(leaderController.proposals, 1);
+      const malformed = await app.inject({ method: "POST", url: "/v1/topics", headers: { "content-type": "application/json" }, payload: '{"name": ' });
+      assert.equal(malformed.statusCode, 400, "the leader parses it and refuses it");
+      assert.equal(follower.proposals, 0);
+    });
+  });
+
+  test("a follower forwards a write whose body comes chunked, without a Content-Length", async () => {
+    await withForwardingPair(async ({ leader: { controller: leaderController }, follower: { app } }) => {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      const address = app.server.address();
+      assert.ok(address !== null && typeof address === "object");
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const outgoing = request({ host: "127.0.0.1", port: address.port, method: "POST", path: "/v1/topics", headers: { "content-type": "application/json" } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        });
+        outgoing.on("error", reject);
+        outgoing.write('{"name": ');
+        outgoing.end('"chunked"}');
+      }).finally(() => app.close());
+      assert.equal(answer.status, 201, answer.body);
+      assert.equal(leaderController.stateMachine.topic("chunked")?.name, "chunked");
     });
   });
 

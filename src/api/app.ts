@@ -2,7 +2,7 @@ import swagger from "@fastify/swagger";
 import { limits } from "../shared/limits.js";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController } from "fastify";
-import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { defaultCompatProfile, formatHostPort } from "../controller/config.js";
 import type { CompatProfileName, HostPort, MemberAddress } from "../controller/config.js";
 import type { ControllerStatus } from "../controller/controller.js";
@@ -31,6 +31,9 @@ import { validationField, validatorCompiler } from "./validation.js";
 export interface ControllerApi {
   /** This node's id. */
   readonly id: NodeId;
+  /** Whether this node leads now, and the leader it knows of (0 for none): both cheap, read per write. */
+  isLeader(): boolean;
+  knownLeaderId(): NodeId;
   status(): ControllerStatus;
   transferLeadership(target?: NodeId): Promise<boolean>;
 }
@@ -114,19 +117,34 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return leader === undefined ? {} : { leaderId, leaderUrl: apiUrl(leader.api) };
   };
 
+  /** Passes `request` to `leader` and relays its answer; FORWARD_FAILED when the leader cannot be reached. */
+  const forward = async (request: FastifyRequest, reply: FastifyReply, leader: MemberAddress, body: "parsed" | "unread"): Promise<FastifyReply> => {
+    try {
+      return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.id, request.routeOptions.config.forwardTimeoutMs ?? forwardTimeoutMs, body);
+    } catch (forwardError) {
+      request.log.warn({ err: forwardError, leaderId: leader.id }, "forwarding to the leader failed");
+      return sendError(reply, 503, { code: "FORWARD_FAILED", message: `Cannot reach the leader ${leader.id} to forward the write: ${String(forwardError)}`, leaderId: leader.id, leaderUrl: apiUrl(leader.api), outcome: "unknown", retriable: true });
+    }
+  };
+  // Any controller accepts any write: a follower that knows the leader passes it on before reading its
+  // body, and relays the answer. One that does not know it runs the route, which answers NO_LEADER.
+  const forwardEarly = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (wasForwarded(request) || deps.controller.isLeader()) return undefined;
+    const leaderId = deps.controller.knownLeaderId();
+    const leader = deps.members().find((m) => m.id === leaderId);
+    return leader === undefined ? undefined : forward(request, reply, leader, "unread");
+  };
+  app.addHook("onRoute", (route) => {
+    if (route.config?.forwardToLeader !== true) return;
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...own, forwardEarly];
+  });
+
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
     const leader = error instanceof ControllerError && error.code === "NOT_LEADER" ? deps.members().find((m) => m.id === error.details.leaderId) : undefined;
-    const routeConfig = request.routeOptions.config;
-    if (leader !== undefined && routeConfig.forwardToLeader === true && !wasForwarded(request)) {
-      // Any controller accepts any write: a follower passes it to the leader and relays the answer.
-      try {
-        return await forwardToLeader(request, reply, apiUrl(leader.api), deps.controller.id, routeConfig.forwardTimeoutMs ?? forwardTimeoutMs);
-      } catch (forwardError) {
-        request.log.warn({ err: forwardError, leaderId: leader.id }, "forwarding to the leader failed");
-        return sendError(reply, 503, { code: "FORWARD_FAILED", message: `Cannot reach the leader ${leader.id} to forward the write: ${String(forwardError)}`, leaderId: leader.id, leaderUrl: apiUrl(leader.api), outcome: "unknown", retriable: true });
-      }
-    }
+    // A write that found this node no longer leading only once its handler ran goes on with its parsed body.
+    if (leader !== undefined && request.routeOptions.config.forwardToLeader === true && !wasForwarded(request)) return forward(request, reply, leader, "parsed");
     const { status, body } = errorResponse(error, leaderHint, bodyBytesMax);
     if (status >= 500 && body.code === "INTERNAL") request.log.error({ err: error }, "request failed");
     return sendError(reply, status, body);

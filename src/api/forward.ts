@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Agent, request as httpRequest } from "node:http";
 import type { AgentOptions, IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 
 /** Header a forwarding node sets; a request carrying it is never forwarded again (no loops between nodes). */
 export const forwardedByHeader = "x-yakt-forwarded-by";
@@ -28,17 +29,30 @@ const leaderAgent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSocket
  * Sends `request` on to the leader at `leaderUrl` and relays its answer, status and body unchanged. Throws
  * when the leader cannot be reached or does not answer within `timeoutMs`: the caller answers
  * FORWARD_FAILED (the write may or may not have reached the leader).
+ *
+ * Two forms. `body: "parsed"` sends the body this node parsed, serialized again (a write found to need
+ * forwarding only once its handler ran). `body: "unread"` streams the request's body from the socket as
+ * it arrives, unparsed: a follower forwarding a write before parsing it spends nothing on its JSON, and the
+ * leader checks it as it checks any write.
  */
-export async function forwardToLeader(request: FastifyRequest, reply: FastifyReply, leaderUrl: string, selfId: number, timeoutMs = forwardTimeoutMs): Promise<FastifyReply> {
+export async function forwardToLeader(request: FastifyRequest, reply: FastifyReply, leaderUrl: string, selfId: number, timeoutMs: number, body: "parsed" | "unread"): Promise<FastifyReply> {
   const headers: Record<string, string> = { [forwardedByHeader]: String(selfId) };
   for (const name of forwardedRequestHeaders) {
     const value = request.headers[name];
     if (typeof value === "string") headers[name] = value;
   }
-  const hasBody = request.body !== undefined && request.body !== null;
-  const body = hasBody ? JSON.stringify(request.body) : undefined;
-  if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
-  const answer = await exchange(new URL(request.url, leaderUrl), request.method, headers, body, timeoutMs);
+  let sent: string | Readable | undefined;
+  if (body === "unread") {
+    const length = request.headers["content-length"];
+    const chunked = request.headers["transfer-encoding"] !== undefined;
+    if (typeof length === "string") headers["content-length"] = length;
+    // No Content-Length and no Transfer-Encoding: no body (RFC 9112 §6.3), and none is sent on.
+    if (typeof length === "string" || chunked) sent = request.raw;
+  } else if (request.body !== undefined && request.body !== null) {
+    sent = JSON.stringify(request.body);
+    headers["content-length"] = String(Buffer.byteLength(sent));
+  }
+  const answer = await exchange(new URL(request.url, leaderUrl), request.method, headers, sent, timeoutMs);
   void reply.code(answer.statusCode ?? 502);
   for (const name of relayedResponseHeaders) {
     const value = answer.headers[name];
@@ -55,11 +69,18 @@ export async function forwardToLeader(request: FastifyRequest, reply: FastifyRep
  * answer has begun, the same bound applies to silence between its pieces, and a leader that stops
  * mid-answer cuts the relayed answer short too, which the client sees as a broken answer (outcome unknown).
  */
-function exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<IncomingMessage> {
+function exchange(url: URL, method: string, headers: Record<string, string>, body: string | Readable | undefined, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(url, { method, headers, agent: leaderAgent, timeout: timeoutMs }, resolve);
     outgoing.on("timeout", () => outgoing.destroy(new Error(`the leader did not answer within ${timeoutMs} ms`)));
     outgoing.on("error", reject);
-    outgoing.end(body);
+    if (typeof body === "string" || body === undefined) {
+      outgoing.end(body);
+      return;
+    }
+    // A client that goes away mid-body leaves the leader a cut request, which it refuses.
+    body.on("error", (error) => outgoing.destroy(error));
+    body.on("aborted", () => outgoing.destroy(new Error("the client went away before its body was sent")));
+    body.pipe(outgoing);
   });
 }

@@ -370,6 +370,11 @@ export class Controller<Result> {
     return this.raft.isLeader();
   }
 
+  /** The leader this node knows of (`status().leaderId`, 0 for none), cheap enough for every request. */
+  knownLeaderId(): NodeId {
+    return this.raft.knownLeader();
+  }
+
   status(): ControllerStatus {
     return {
       ...this.raft.status(),

@@ -67,6 +67,10 @@ export class FakeController implements MetadataController, MembershipController 
     return this.current.role === "leader";
   }
 
+  knownLeaderId(): NodeId {
+    return this.current.leaderId;
+  }
+
   async propose(data: Uint8Array): Promise<Applied<ApplyResult | undefined>> {
     if (this.proposeError !== undefined) throw this.proposeError;
     this.proposals++;

@@ -499,6 +499,11 @@ export class RaftNode {
     return this.role.kind === "leader";
   }
 
+  /** The leader this node knows of in its term (itself when leading), or `noNode`: `status().leaderId`, cheaply. */
+  knownLeader(): NodeId {
+    return this.leaderId;
+  }
+
   /** The entry at `index` if it is still in memory (for checkers and tools). */
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
