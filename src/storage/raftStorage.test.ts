@@ -5,6 +5,7 @@ import { test } from "node:test";
 import type { FileHandle } from "node:fs/promises";
 import { openFile } from "./atomicFile.js";
 import type { OpenFile } from "./atomicFile.js";
+import type { InitialState } from "../raft/types.js";
 import { TestDisk } from "./diskTesting.js";
 import { frameSizeBytes } from "./entryFrame.js";
 import { hardStateFileBytes } from "./hardStateFile.js";
@@ -129,6 +130,13 @@ test("compact deletes only whole segments below the snapshot, and older snapshot
   });
 });
 
+/** What a reopen of `dir` recovers (the storage is closed again). */
+async function stateOnDisk(dir: string): Promise<InitialState> {
+  const { storage, initialState } = await RaftStorage.open(dir, smallSegments);
+  await storage.close();
+  return initialState;
+}
+
 /** Files whose name ends `.snap.tmp` are fsynced only once `release()` is called (a slow snapshot write). */
 function heldSnapshotSyncs(): { readonly openFile: OpenFile; readonly release: () => void; held: () => number } {
   let released = false;
@@ -176,11 +184,10 @@ test("the node's own snapshot is written beside the log: appends and syncs meanw
     assert.deepEqual(storage.snapshotMeta(), testSnapshot(4, 1).meta);
     await storage.compact(4);
     await storage.close();
-    const reopened = await RaftStorage.open(dir, smallSegments);
-    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(4, 1));
-    assert.deepEqual(reopened.initialState.entries, testEntries(5, 8, 1));
-    assert.deepEqual(reopened.initialState.hardState, { term: 1, votedFor: 1, commitIndex: 8 });
-    await reopened.storage.close();
+    const reopened = await stateOnDisk(dir);
+    assert.deepEqual(reopened.snapshot, testSnapshot(4, 1));
+    assert.deepEqual(reopened.entries, testEntries(5, 8, 1));
+    assert.deepEqual(reopened.hardState, { term: 1, votedFor: 1, commitIndex: 8 });
   });
 });
 
@@ -197,36 +204,29 @@ test("a leader's snapshot that arrives while the node's own is written waits for
     assert.deepEqual(storage.snapshotMeta(), testSnapshot(10, 2).meta);
     assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".snap")), [snapshotFileName({ index: 10, term: 2 })]);
     await storage.close();
-    const reopened = await RaftStorage.open(dir, smallSegments);
-    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(10, 2));
-    assert.deepEqual(reopened.initialState.entries, []);
-    await reopened.storage.close();
+    const reopened = await stateOnDisk(dir);
+    assert.deepEqual(reopened.snapshot, testSnapshot(10, 2));
+    assert.deepEqual(reopened.entries, []);
   });
 });
 
 test("compacting to the last snapshot while the next is written keeps the file being written", async () => {
   await withTempDir(async (dir) => {
+    const first = await RaftStorage.open(dir, smallSegments);
+    await first.storage.appendEntries(testEntries(1, 14, 1));
+    await first.storage.sync();
+    await first.storage.saveAppSnapshot(testSnapshot(4, 1));
+    await first.storage.close();
     const disk = heldSnapshotSyncs();
     const { storage } = await RaftStorage.open(dir, { ...smallSegments, openFile: disk.openFile });
-    await storage.appendEntries(testEntries(1, 14, 1));
-    await storage.sync();
+    const next = storage.saveAppSnapshot(testSnapshot(10, 1));
+    await storage.compact(4);
     disk.release();
-    await storage.saveAppSnapshot(testSnapshot(4, 1));
-    const slow = heldSnapshotSyncs();
-    const reopenedSlow = await (async () => {
-      await storage.close();
-      return RaftStorage.open(dir, { ...smallSegments, openFile: slow.openFile });
-    })();
-    const next = reopenedSlow.storage.saveAppSnapshot(testSnapshot(10, 1));
-    await reopenedSlow.storage.compact(4);
-    slow.release();
     await next;
-    await reopenedSlow.storage.compact(10);
+    await storage.compact(10);
     assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".snap")), [snapshotFileName({ index: 10, term: 1 })]);
-    await reopenedSlow.storage.close();
-    const reopened = await RaftStorage.open(dir, smallSegments);
-    assert.deepEqual(reopened.initialState.snapshot, testSnapshot(10, 1));
-    await reopened.storage.close();
+    await storage.close();
+    assert.deepEqual((await stateOnDisk(dir)).snapshot, testSnapshot(10, 1));
   });
 });
 
