@@ -242,6 +242,34 @@ describe("Consumer in a group", () => {
     });
   });
 
+  test("onCommit sees every commit request settle: refused as the group moved on, then taken, then the one on close", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      cluster.append("t", 0, ["a0", "a1", "a2"]);
+      const settled: string[] = [];
+      const seen = assignments();
+      const consumer = consumerOf(cluster, new ManualClock(), {
+        group: "g",
+        onAssignment: seen.onAssignment,
+        fromBeginning: true,
+        maxMessages: 3,
+        autoCommitIntervalMs: false,
+        onCommit: (c) => settled.push(`${c.memberId}@${c.generation} ${c.offsets.map((o) => `${o.partition}:${o.offset}`).join(",")} ${c.error?.code ?? "ok"}`),
+      });
+      const first = await consumer.poll({ recordsCountMax: 2 });
+      assert.equal(first.length, 2);
+      cluster.addPhantomMember("g", "t");
+      const reassigned = seen.next();
+      await assert.rejects(consumer.commit(), (error) => error instanceof ClientError && error.code === "ILLEGAL_GENERATION");
+      await reassigned;
+      await consumer.commit();
+      await consumer.poll({ recordsCountMax: 1 });
+      await consumer.close();
+      assert.deepEqual(settled, ["member-1@1 0:2 ILLEGAL_GENERATION", "member-1@2 0:2 ok", "member-1@2 0:3 ok"]);
+      assert.equal(cluster.committed("g").get(0), 3);
+    });
+  });
+
   test("a heartbeat answered ILLEGAL_GENERATION makes the consumer join again with its member id", async () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 1);

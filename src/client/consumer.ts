@@ -45,6 +45,17 @@ export interface ConsumerOptions extends DataPlaneOptions {
   readonly onError?: (error: ClientError) => void;
   /** Called with the partitions consumed from now on: at the start, and with each generation of the group. */
   readonly onAssignment?: (partitions: readonly number[], membership: GroupMembership | undefined) => void;
+  /** With a group: called as each commit request settles (explicit, automatic or on close); `error` is undefined when the coordinator took it. */
+  readonly onCommit?: (commit: OffsetCommit) => void;
+}
+
+/** One commit request of a group member, as `onCommit` sees it settle. */
+export interface OffsetCommit {
+  readonly memberId: string;
+  readonly generation: number;
+  readonly offsets: readonly { readonly partition: number; readonly offset: number }[];
+  /** Undefined when committed; ILLEGAL_GENERATION or UNKNOWN_MEMBER when refused as the group moved on; else the request's last error (it may have been applied). */
+  readonly error: ClientError | undefined;
 }
 
 export const consumerDefaults = {
@@ -120,6 +131,7 @@ export class Consumer {
   private readonly heartbeatIntervalMsOption: number | undefined;
   private readonly onError: ((error: ClientError) => void) | undefined;
   private readonly onAssignment: ((partitions: readonly number[], membership: GroupMembership | undefined) => void) | undefined;
+  private readonly onCommit: ((commit: OffsetCommit) => void) | undefined;
   private readonly assigned = new Map<number, PartitionFetch>();
   private readonly running = new Set<Promise<void>>();
   private started: Promise<void> | undefined;
@@ -158,6 +170,7 @@ export class Consumer {
     this.heartbeatIntervalMsOption = options.heartbeatIntervalMs === undefined ? undefined : positive(options.heartbeatIntervalMs, "heartbeatIntervalMs", "consumer");
     this.onError = options.onError;
     this.onAssignment = options.onAssignment;
+    this.onCommit = options.onCommit;
   }
 
   /** The partitions consumed now, in order. */
@@ -558,11 +571,21 @@ export class Consumer {
       if (offset !== undefined && offset !== state.committed) offsets.push({ partition: state.partition, offset });
     }
     if (offsets.length === 0) return;
-    const outcome = await this.groupRequest("commit", { topic: this.topic, offsets, memberId: membership.memberId, generation: membership.generation });
+    const settled = (error: ClientError | undefined): void => this.onCommit?.({ memberId: membership.memberId, generation: membership.generation, offsets, error });
+    let outcome: GroupOutcome;
+    try {
+      outcome = await this.groupRequest("commit", { topic: this.topic, offsets, memberId: membership.memberId, generation: membership.generation });
+    } catch (error) {
+      if (error instanceof ClientError || error instanceof AdminError) settled(ClientError.of(error));
+      throw error;
+    }
     if (outcome.kind === "rejoin") {
       this.requestRejoin(outcome.code);
-      throw new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation });
+      const error = new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation });
+      settled(error);
+      throw error;
     }
+    settled(undefined);
     for (const { partition, offset } of offsets) {
       const state = this.assigned.get(partition);
       if (state !== undefined) state.committed = offset;
