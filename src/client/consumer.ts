@@ -111,7 +111,9 @@ type GroupOutcome = { readonly kind: "ok"; readonly body: Readonly<Record<string
  *
  * Groups: the consumer joins through any broker, following NOT_COORDINATOR to the coordinator;
  * heartbeats well within the session timeout; consumes the partitions of its assignment and adopts a
- * new one as heartbeats announce it; re-joins on ILLEGAL_GENERATION or UNKNOWN_MEMBER. It commits
+ * new one as heartbeats announce it; re-joins on ILLEGAL_GENERATION or UNKNOWN_MEMBER, giving up its
+ * partitions as Kafka loses them (each assigned again restarts from the committed offset), and gives
+ * them up too when a heartbeat announces a generation past the next one. It commits
  * (memberId + generation) what was handed out on `commit()` and `close()` (then leaves), and what the
  * application came back from every `autoCommitIntervalMs`: records from a `poll` count as processed
  * at the next `poll`, as in Kafka, so a crash re-delivers rather than skips.
@@ -540,12 +542,15 @@ export class Consumer {
     const outcome = await this.groupRequest("heartbeat", { memberId: membership.memberId, generation: membership.generation });
     if (outcome.kind === "rejoin") {
       this.rejoinReason = outcome.code;
+      this.releaseAll();
       return;
     }
     // A heartbeat answers the member's current generation and partitions; a new one replaces the old.
     const member = memberOf(outcome.body);
     if (member === undefined || this.membership !== membership) return;
     if (member.generation === membership.generation && samePartitions(member.partitions, membership.partitions)) return;
+    // Generations this member never saw may have given its partitions to others, who moved their committed offsets on.
+    if (member.generation !== membership.generation + 1) this.releaseAll();
     this.membership = member;
     await this.adopt(member);
   }
@@ -594,7 +599,23 @@ export class Consumer {
 
   private requestRejoin(code: "ILLEGAL_GENERATION" | "UNKNOWN_MEMBER"): void {
     this.rejoinReason ??= code;
+    this.releaseAll();
     this.groupWake.abort();
+  }
+
+  /**
+   * Gives up every partition, records buffered and positions with them, without telling `onAssignment`:
+   * the group moved on without this member (Kafka's lost partitions), so another member may have consumed
+   * and committed them since. A partition assigned again starts from the group's committed offset, so
+   * the member neither commits an old position over a newer commit nor hands out records past it.
+   */
+  private releaseAll(): void {
+    for (const state of this.assigned.values()) {
+      state.stop.abort();
+      this.bufferedCount -= state.records.length - state.head;
+    }
+    this.assigned.clear();
+    this.wake(this.roomWaiters);
   }
 
   /**
