@@ -498,6 +498,8 @@ export class Broker {
 
   async groupOffsets(group: string, topic: string): Promise<{ partition: number; offset: number }[]> {
     const { partition, replica } = await this.coordinatorReplica(group);
+    // A coordinator just elected may not have heard its high watermark reach the last commits its predecessor took.
+    if (!replica.caughtUpAsLeader()) throw new BrokerError("LEADER_NOT_AVAILABLE", `Cannot answer the offsets of group ${group} yet as its coordinator, just elected, has not yet seen its predecessors' commits committed (high watermark ${replica.highWatermark})`);
     await this.coordinator.commitsSettled(group);
     await this.foldOffsets(partition, replica);
     return this.coordinator.committedOffsets(partition, group, topic);

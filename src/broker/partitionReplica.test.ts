@@ -128,11 +128,14 @@ test("a new leader whose high watermark lags what consumers were handed answers 
   for (const id of [2, 3]) replica(h, id).update(next, { continuous: true });
   const newLeader = replica(h, 2);
   assert.equal(newLeader.highWatermark, 0);
+  assert.equal(newLeader.caughtUpAsLeader(), false, "what its predecessor acknowledged is above the high watermark it knows");
   assert.deepEqual(await newLeader.fetch(3, 1 << 20, 0), [], "the consumer's position, at the new leader's log end, is in range: nothing to read yet");
   await assert.rejects(newLeader.fetch(4, 1 << 20, 0), (error: BrokerError) => error.code === "OFFSET_OUT_OF_RANGE", "past the log end it is out of range");
   await fetchOnce(h, 3, 2);
   await fetchOnce(h, 3, 2);
   assert.equal(newLeader.highWatermark, 3);
+  assert.equal(newLeader.caughtUpAsLeader(), true);
+  assert.equal(replica(h, 3).caughtUpAsLeader(), false, "a follower never is");
 });
 
 test("a retried batch of an idempotent producer is answered with its first offsets and appended once", { timeout: 10_000 }, async () => {

@@ -173,6 +173,15 @@ export class PartitionReplica {
     return this.partition;
   }
 
+  /**
+   * Whether, as leader, its high watermark has reached the log end it had when it became leader: until
+   * then entries its predecessors acknowledged may sit above the high watermark it knows (its followers
+   * have not fetched from it yet). False on a follower.
+   */
+  caughtUpAsLeader(): boolean {
+    return this.role.kind === "leader" && this.highWatermarkOffset >= this.role.epochStartOffset;
+  }
+
   isLeader(): boolean {
     return this.role.kind === "leader";
   }
