@@ -37,9 +37,10 @@ export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis LIS
 
 Starts real controllers and 3 brokers on 127.0.0.1 with a fault proxy on every Raft link and every broker
 link, runs concurrent clients (linearizable reads and writes of one register per key through random
-controllers) and idempotent acks=all producers while two nemeses kill, pause, partition, slow, stop and
-hand over controllers and fill their disks, and kill, pause and cut off brokers; heals everything, then
-checks the history and reads every message back.
+controllers), idempotent acks=all producers and the members of a consumer group while two nemeses kill,
+pause, partition, slow, stop and hand over controllers and fill their disks, and kill, pause and cut off
+brokers; heals everything, then checks the history, reads every message back and checks what the group
+was handed and committed.
 
   --duration S      seconds of faults and load, 5 to 86400 (default 60)
   --nemesis LIST    faults to inject, comma-separated from kill, pause, partition, slow, terminate
@@ -57,8 +58,8 @@ checks the history and reads every message back.
   --keep            keep the temp dir (history and logs) even when the run is clean
 
 Ends with "chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=D"; exit 0 only when the history is
-linearizable, no acknowledged write or message is lost, no message is read twice and everything
-converged; 1 otherwise (the temp dir is kept and the rerun command printed); 2 for bad flags, or
+linearizable, no acknowledged write or message is lost, no message is read twice, the group's checks
+pass and everything converged; 1 otherwise (the temp dir is kept and the rerun command printed); 2 for bad flags, or
 --nemesis disk where no small disk can be mounted.`;
 
 const specs: readonly FlagSpec[] = [

@@ -181,6 +181,7 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
     clearInterval(progress);
   }
   log(`clients stopped: ${describeCounts(workload)}; ${describeSends(producers)}${group === undefined ? "" : `; ${describeGroup(group)}`}`);
+  for (const note of group?.fatalNotes.slice(0, problemsCountMax) ?? []) log(`group member failed for good: ${note}`);
 
   if (signal.aborted) {
     saveHistory();
