@@ -492,12 +492,15 @@ export class Broker {
     if (request.memberId !== undefined) this.coordinator.checkGeneration(group, request.memberId, request.generation ?? -1);
     const now = this.deps.wallClockMs();
     const records = request.offsets.map((o) => ({ ...offsetRecord(group, request.topic, o.partition, o.offset), timestampMs: now }));
-    await replica.produce({ acks: "all", timeoutMs: offsetCommitTimeoutMs, producerId: -1, baseSequence: -1, records });
+    await this.coordinator.appending(group, replica.produce({ acks: "all", timeoutMs: offsetCommitTimeoutMs, producerId: -1, baseSequence: -1, records }));
     return this.groupOffsets(group, request.topic);
   }
 
   async groupOffsets(group: string, topic: string): Promise<{ partition: number; offset: number }[]> {
     const { partition, replica } = await this.coordinatorReplica(group);
+    // A coordinator just elected may not have heard its high watermark reach the last commits its predecessor took.
+    if (!replica.caughtUpAsLeader()) throw new BrokerError("LEADER_NOT_AVAILABLE", `Cannot answer the offsets of group ${group} yet as its coordinator, just elected, has not yet seen its predecessors' commits committed (high watermark ${replica.highWatermark})`);
+    await this.coordinator.commitsSettled(group);
     await this.foldOffsets(partition, replica);
     return this.coordinator.committedOffsets(partition, group, topic);
   }

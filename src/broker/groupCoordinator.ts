@@ -50,8 +50,35 @@ export class GroupCoordinator {
   /** By offsets partition: the committed offsets of its groups, and how far its log was folded. */
   private readonly tables = new Map<number, { loadedUpTo: number; readonly offsets: Map<string, number> }>();
   private readonly groups = new Map<string, Group>();
+  /** By group: its commits checked against the generation and being appended to the offsets partition. */
+  private readonly pendingCommits = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly deps: CoordinatorDeps) {}
+
+  /** Tracks a commit of `group` while it is appended (acks=all): `commitsSettled` waits for it. */
+  async appending<T>(group: string, append: Promise<T>): Promise<T> {
+    let pending = this.pendingCommits.get(group);
+    if (pending === undefined) {
+      pending = new Set();
+      this.pendingCommits.set(group, pending);
+    }
+    pending.add(append);
+    try {
+      return await append;
+    } finally {
+      pending.delete(append);
+      if (pending.size === 0 && this.pendingCommits.get(group) === pending) this.pendingCommits.delete(group);
+    }
+  }
+
+  /**
+   * Resolves once every commit of `group` being appended now has settled (appended or failed): the
+   * group's offsets are read after it, so a member given a partition after a rebalance never starts
+   * behind a commit the coordinator took before the rebalance and is still appending.
+   */
+  async commitsSettled(group: string): Promise<void> {
+    await Promise.allSettled([...(this.pendingCommits.get(group) ?? [])]);
+  }
 
   /** Folds the offsets partition's committed batches from where it stopped (below the high watermark nothing is ever truncated). */
   fold(offsetsPartition: number, batches: readonly ReadBatch[]): void {

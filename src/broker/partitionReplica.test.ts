@@ -114,6 +114,30 @@ test("a consumer sees only offsets below the high watermark, and an offset past 
   await assert.rejects(leader.fetch(4, 1 << 20, 0), (error: BrokerError) => error.code === "OFFSET_OUT_OF_RANGE" && error.details["highWatermark"] === 3);
 });
 
+test("a new leader whose high watermark lags what consumers were handed answers a fetch up to its log end with nothing yet, not OFFSET_OUT_OF_RANGE", { timeout: 10_000 }, async () => {
+  const h = cluster();
+  const leader = replica(h, 1);
+  await leader.produce(produce(["a", "b", "c"], { acks: 1 }));
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 2, 1);
+  await fetchOnce(h, 3, 1);
+  await fetchOnce(h, 3, 1);
+  assert.equal(leader.highWatermark, 3, "a consumer of the old leader was handed offsets 0 to 2");
+  assert.equal(replica(h, 2).highWatermark, 0, "broker 2 has the records but has not heard the high watermark move");
+  const next = partition({ leader: 2, ISR: [2, 3], partitionEpoch: 2 });
+  for (const id of [2, 3]) replica(h, id).update(next, { continuous: true });
+  const newLeader = replica(h, 2);
+  assert.equal(newLeader.highWatermark, 0);
+  assert.equal(newLeader.caughtUpAsLeader(), false, "what its predecessor acknowledged is above the high watermark it knows");
+  assert.deepEqual(await newLeader.fetch(3, 1 << 20, 0), [], "the consumer's position, at the new leader's log end, is in range: nothing to read yet");
+  await assert.rejects(newLeader.fetch(4, 1 << 20, 0), (error: BrokerError) => error.code === "OFFSET_OUT_OF_RANGE", "past the log end it is out of range");
+  await fetchOnce(h, 3, 2);
+  await fetchOnce(h, 3, 2);
+  assert.equal(newLeader.highWatermark, 3);
+  assert.equal(newLeader.caughtUpAsLeader(), true);
+  assert.equal(replica(h, 3).caughtUpAsLeader(), false, "a follower never is");
+});
+
 test("a retried batch of an idempotent producer is answered with its first offsets and appended once", { timeout: 10_000 }, async () => {
   const h = cluster(partition({ replicas: [1], ISR: [1] }));
   const leader = replica(h, 1);

@@ -173,6 +173,15 @@ export class PartitionReplica {
     return this.partition;
   }
 
+  /**
+   * Whether, as leader, its high watermark has reached the log end it had when it became leader: until
+   * then entries its predecessors acknowledged may sit above the high watermark it knows (its followers
+   * have not fetched from it yet). False on a follower.
+   */
+  caughtUpAsLeader(): boolean {
+    return this.role.kind === "leader" && this.highWatermarkOffset >= this.role.epochStartOffset;
+  }
+
   isLeader(): boolean {
     return this.role.kind === "leader";
   }
@@ -410,8 +419,11 @@ export class PartitionReplica {
     if (this.role.kind === "follower" && !this.partition.ISR.includes(this.deps.brokerId)) {
       throw new BrokerError("NOT_LEADER_FOR_PARTITION", `Cannot serve ${this.topic}-${this.partitionId} as this replica is not in sync`, this.leaderHint());
     }
-    if (offset < this.log.logStartOffset || (this.role.kind === "leader" && offset > this.highWatermarkOffset)) {
-      throw new BrokerError("OFFSET_OUT_OF_RANGE", `Cannot fetch ${this.topic}-${this.partitionId} from ${offset}: readable offsets are ${this.log.logStartOffset} to ${this.highWatermarkOffset}`, { logStartOffset: this.log.logStartOffset, highWatermark: this.highWatermarkOffset });
+    // Past the high watermark but not the log end is in range (Kafka's rule): a leader just elected may not
+    // yet have heard its high watermark reach what its predecessor handed out, and the consumer waits
+    // for it rather than being sent back to a lower offset.
+    if (offset < this.log.logStartOffset || (this.role.kind === "leader" && offset > this.log.logEndOffset)) {
+      throw new BrokerError("OFFSET_OUT_OF_RANGE", `Cannot fetch ${this.topic}-${this.partitionId} from ${offset}: offsets are ${this.log.logStartOffset} to ${this.log.logEndOffset}, readable up to the high watermark ${this.highWatermarkOffset}`, { logStartOffset: this.log.logStartOffset, highWatermark: this.highWatermarkOffset });
     }
     if (offset >= this.highWatermarkOffset && maxWaitMs > 0) await this.waitUntil(() => this.highWatermarkOffset > offset, maxWaitMs, () => true);
     return offset < this.highWatermarkOffset;

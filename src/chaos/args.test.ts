@@ -29,13 +29,14 @@ test("parseChaosArgs gives the defaults and a drawn seed when no flag is given",
     keysCount: 8,
     controllersCount: 3,
     producersCount: 3,
+    groupConsumersCount: 2,
     keep: false,
   });
 });
 
 test("parseChaosArgs takes every flag, in both spellings", () => {
-  const parsed = args(parseChaosArgs(["--duration", "300", "--nemesis=pause,broker-pause,kill", "--seed", "4294967295", "--clients=2", "--keys", "3", "--controllers", "5", "--producers", "7", "--keep"], drawSeed));
-  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], nemesesDefaulted: false, brokerNemeses: ["broker-pause"], seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, producersCount: 7, keep: true });
+  const parsed = args(parseChaosArgs(["--duration", "300", "--nemesis=pause,broker-pause,kill", "--seed", "4294967295", "--clients=2", "--keys", "3", "--controllers", "5", "--producers", "7", "--group-consumers", "0", "--keep"], drawSeed));
+  assert.deepEqual(parsed, { durationS: 300, nemeses: ["pause", "kill"], nemesesDefaulted: false, brokerNemeses: ["broker-pause"], seed: 4294967295, seedDrawn: false, clientsCount: 2, keysCount: 3, controllersCount: 5, producersCount: 7, groupConsumersCount: 0, keep: true });
 });
 
 test("--nemesis none is a run without faults", () => {
@@ -52,6 +53,7 @@ test("parseChaosArgs refuses unknown flags, unknown or repeated nemeses, out-of-
   assert.match(reason(parseChaosArgs(["--nemesis", "broker-kill,broker-kill"], drawSeed)), /names broker-kill twice/);
   assert.match(reason(parseChaosArgs(["--producers", "0"], drawSeed)), /--producers must be an integer from 1/);
   assert.match(reason(parseChaosArgs(["--duration", "0"], drawSeed)), /--duration must be an integer from 5/);
+  assert.match(reason(parseChaosArgs(["--group-consumers", "9"], drawSeed)), /--group-consumers must be an integer from 0/);
   assert.match(reason(parseChaosArgs(["--seed", "-1"], drawSeed)), /--seed/);
   assert.match(reason(parseChaosArgs(["--clients", "x"], drawSeed)), /--clients must be an integer/);
   assert.match(reason(parseChaosArgs(["--controllers", "4"], drawSeed)), /--controllers must be 3, 5 or 7/);
@@ -63,7 +65,7 @@ test("--help wins over everything else", () => {
 });
 
 test("the rerun command parses back to the same run", () => {
-  const original = args(parseChaosArgs(["--seed", "9", "--nemesis", "slow,broker-pause", "--duration", "20", "--clients", "3", "--producers", "2"], drawSeed));
+  const original = args(parseChaosArgs(["--seed", "9", "--nemesis", "slow,broker-pause", "--duration", "20", "--clients", "3", "--producers", "2", "--group-consumers", "3"], drawSeed));
   const words = rerunCommand(original).split(" ").slice(4);
   assert.deepEqual(args(parseChaosArgs(words, drawSeed)), { ...original, seedDrawn: false });
   const defaulted = args(parseChaosArgs(["--seed", "9"], drawSeed));

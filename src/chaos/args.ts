@@ -24,19 +24,23 @@ export interface ChaosArgs {
   readonly controllersCount: number;
   /** Idempotent acks=all producers of the data plane. */
   readonly producersCount: number;
+  /** Members of one consumer group consuming the chaos topic during the faults; 0 leaves the group out. */
+  readonly groupConsumersCount: number;
   readonly keep: boolean;
 }
 
 export type ParsedChaosArgs = { readonly kind: "help" } | { readonly kind: "error"; readonly reason: string } | { readonly kind: "args"; readonly args: ChaosArgs };
 
 export const chaosUsage = `Usage: npm run chaos -- [--duration S] [--nemesis LIST|none] [--seed N]
-                       [--clients N] [--keys N] [--controllers N] [--producers N] [--keep]
+                       [--clients N] [--keys N] [--controllers N] [--producers N]
+                       [--group-consumers N] [--keep]
 
 Starts real controllers and 3 brokers on 127.0.0.1 with a fault proxy on every Raft link and every broker
 link, runs concurrent clients (linearizable reads and writes of one register per key through random
-controllers) and idempotent acks=all producers while two nemeses kill, pause, partition, slow, stop and
-hand over controllers and fill their disks, and kill, pause and cut off brokers; heals everything, then
-checks the history and reads every message back.
+controllers), idempotent acks=all producers and the members of a consumer group while two nemeses kill,
+pause, partition, slow, stop and hand over controllers and fill their disks, and kill, pause and cut off
+brokers; heals everything, then checks the history, reads every message back and checks what the group
+was handed and committed.
 
   --duration S      seconds of faults and load, 5 to 86400 (default 60)
   --nemesis LIST    faults to inject, comma-separated from kill, pause, partition, slow, terminate
@@ -49,11 +53,13 @@ checks the history and reads every message back.
   --keys N          registers (broker ids), 1 to 64 (default 8)
   --controllers N   3, 5 or 7 (default 3)
   --producers N     concurrent producers, 1 to 16 (default 3)
+  --group-consumers N  members of one consumer group consuming and committing during the faults,
+                    0 to 8 (default 2; 0 leaves the group out)
   --keep            keep the temp dir (history and logs) even when the run is clean
 
 Ends with "chaos: ops=N lost=L linearizable=yes|no|unknown duplicates=D"; exit 0 only when the history is
-linearizable, no acknowledged write or message is lost, no message is read twice and everything
-converged; 1 otherwise (the temp dir is kept and the rerun command printed); 2 for bad flags, or
+linearizable, no acknowledged write or message is lost, no message is read twice, the group's checks
+pass and everything converged; 1 otherwise (the temp dir is kept and the rerun command printed); 2 for bad flags, or
 --nemesis disk where no small disk can be mounted.`;
 
 const specs: readonly FlagSpec[] = [
@@ -64,6 +70,7 @@ const specs: readonly FlagSpec[] = [
   { name: "--keys", kind: "integer", min: 1, max: 64 },
   { name: "--controllers", kind: "integer", min: 3, max: 7 },
   { name: "--producers", kind: "integer", min: 1, max: 16 },
+  { name: "--group-consumers", kind: "integer", min: 0, max: 8 },
   { name: "--keep", kind: "boolean" },
 ];
 
@@ -91,6 +98,7 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
       keysCount: integers.get("--keys") ?? 8,
       controllersCount,
       producersCount: integers.get("--producers") ?? 3,
+      groupConsumersCount: integers.get("--group-consumers") ?? 2,
       keep: booleans.has("--keep"),
     },
   };
@@ -118,5 +126,5 @@ export function rerunCommand(args: ChaosArgs): string {
   // The default set is left to default: named, disk would refuse to start where it was dropped.
   const nemeses = [...args.nemeses, ...args.brokerNemeses];
   const nemesis = args.nemesesDefaulted ? "" : ` --nemesis ${nemeses.length === 0 ? "none" : nemeses.join(",")}`;
-  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS}${nemesis} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount} --producers ${args.producersCount}`;
+  return `npm run chaos -- --seed ${args.seed} --duration ${args.durationS}${nemesis} --clients ${args.clientsCount} --keys ${args.keysCount} --controllers ${args.controllersCount} --producers ${args.producersCount} --group-consumers ${args.groupConsumersCount}`;
 }

@@ -130,22 +130,22 @@ const settleTimeoutMs = 90_000;
 const readBackTimeoutMs = 120_000;
 
 /**
- * Creates the topic with `partitionsCount` partitions, each replicated on every broker (leaders spread
+ * Creates the topic (the chaos topic unless named) with `partitionsCount` partitions, each replicated on every broker (leaders spread
  * round the brokers), once every broker is UNFENCED; waits until each broker has opened its replicas.
  * Partitions are placed by hand so that the metadata clients' registers (registered brokers that never
  * heartbeat) are never chosen.
  */
-export async function createChaosTopic(admin: AdminClient, brokers: BrokerProcesses, partitionsCount: number): Promise<void> {
+export async function createChaosTopic(admin: AdminClient, brokers: BrokerProcesses, partitionsCount: number, name: string = chaosTopic): Promise<void> {
   const brokerIds = brokers.ids();
   await waitForUnfenced(admin, brokerIds, setupTimeoutMs);
-  await admin.createTopic({ name: chaosTopic });
+  await admin.createTopic({ name });
   for (let partitionId = 0; partitionId < partitionsCount; partitionId++) {
     const replicas = brokerIds.map((_, i) => brokerIds[(partitionId + i) % brokerIds.length] as number);
-    await admin.createPartition({ topicName: chaosTopic, partitionId, replicas, leader: replicas[0] as number });
+    await admin.createPartition({ topicName: name, partitionId, replicas, leader: replicas[0] as number });
   }
-  await waitFor(`every broker to open the replicas of ${chaosTopic}`, async () => {
+  await waitFor(`every broker to open the replicas of ${name}`, async () => {
     const statuses = await Promise.all(brokerIds.map((id) => brokers.status(id).catch(() => undefined)));
-    return statuses.every((s) => s !== undefined && s.partitions.filter((p) => p.topic === chaosTopic).length === partitionsCount) ? true : undefined;
+    return statuses.every((s) => s !== undefined && s.partitions.filter((p) => p.topic === name).length === partitionsCount) ? true : undefined;
   }, { timeoutMs: setupTimeoutMs, intervalMs: 100 });
 }
 

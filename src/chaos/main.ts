@@ -40,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const report = await runChaos(args, { log: (line) => console.log(line), signal: abort.signal });
     for (const line of report.summary) console.log(`chaos: ${line}`);
-    if (report.kept) console.log(`chaos: kept ${report.dir} (history.jsonl, messages.jsonl, consumed.jsonl, chaos.log, node-<id>.log and broker-<id>.log)`);
+    if (report.kept) console.log(`chaos: kept ${report.dir} (history.jsonl, messages.jsonl, consumed.jsonl, group-*.jsonl, chaos.log, node-<id>.log and broker-<id>.log)`);
     if (!report.clean) console.log(`chaos: rerun with: ${rerunCommand(args)}`);
     console.log(`chaos: ops=${report.operationsCount} lost=${report.lostCount} linearizable=${report.linearizable} duplicates=${report.duplicatesCount}`);
     if (report.interrupted) return 130;

@@ -11,10 +11,14 @@ import { probeSmallDisk, SmallDiskUnavailableError } from "../e2e/smallDisk.js";
 import { createPrng } from "../shared/prng.js";
 import type { ChaosArgs } from "./args.js";
 import { ChaosCluster } from "./chaosCluster.js";
+import { offsetsTopicName } from "../broker/groupCoordinator.js";
 import { keyOf, RegisterWorkload } from "./clients.js";
 import { checkDataPlane, dataPlaneProblems } from "./dataPlaneCheck.js";
 import type { ConsumedMessage, DataPlaneVerdict } from "./dataPlaneCheck.js";
 import { chaosTopic, createChaosTopic, DataPlaneWorkload, readBack, waitForSettledBrokers } from "./dataPlaneWorkload.js";
+import { checkGroup, groupProblems } from "./groupCheck.js";
+import type { GroupVerdict } from "./groupCheck.js";
+import { chaosGroup, drainGroup, GroupWorkload, readCommittedOffsets } from "./groupWorkload.js";
 import { judgeHistory } from "./judge.js";
 import type { Verdict } from "./judge.js";
 import { brokerNemesisKinds, emptyFaultsCount, planBrokerFaults, planFaults } from "./nemesis.js";
@@ -48,6 +52,10 @@ const replicaLagMs = 3_000;
 /** Short broker sessions, so that a dead or cut-off leader broker is fenced (and its partitions move) within seconds. */
 const brokerHeartbeatMs = 250;
 const brokerSessionMs = 2_000;
+/** A group member silent this long leaves its group: a fault held on its coordinator often costs it its membership. */
+const groupSessionMs = 3_000;
+/** Partitions of the offsets topic, placed by hand on the run's brokers like the chaos topic's. */
+const offsetsTopicPartitionsCount = 3;
 /** Separates the broker plan's stream of draws from the controllers' plan's. */
 const brokerPlanSeedSalt = 0x6b43a9b5;
 
@@ -132,14 +140,21 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
   const leader = await cluster.waitForLeader({ timeoutMs: leaderTimeoutMs });
   log(`leader is node ${leader.id} (term ${leader.term}); registering brokers ${brokerIds.join(", ")} as the registers ${brokerIds.map(keyOf).join(", ")}`);
   await workload.registerAll(args.clientsCount, registerTimeoutMs);
-  const brokers = await chaos.startBrokers({ brokerIds: dataPlaneBrokerIds, minInsyncReplicas, replicaLagMs });
+  const brokers = await chaos.startBrokers({ brokerIds: dataPlaneBrokerIds, minInsyncReplicas, replicaLagMs, groupSessionMs });
   const admin = new AdminClient({ controllers });
   await createChaosTopic(admin, brokers, topicPartitionsCount);
   log(`brokers ${dataPlaneBrokerIds.join(", ")} started, each link to a controller or another broker through its own proxy; topic ${chaosTopic}: ${topicPartitionsCount} partitions, replication factor ${dataPlaneBrokerIds.length}, min.insync.replicas ${minInsyncReplicas}`);
+  const group = args.groupConsumersCount === 0 ? undefined : new GroupWorkload({ consumersCount: args.groupConsumersCount, controllers, seed: args.seed });
+  if (group !== undefined) {
+    // Placed by hand, as the chaos topic is, so that the registers' never-heartbeating brokers never hold it.
+    await createChaosTopic(admin, brokers, offsetsTopicPartitionsCount, offsetsTopicName);
+    log(`group ${chaosGroup}: ${args.groupConsumersCount} members consuming ${chaosTopic}; ${offsetsTopicName}: ${offsetsTopicPartitionsCount} partitions, replication factor ${dataPlaneBrokerIds.length}; group session ${groupSessionMs} ms`);
+  }
 
   workload.start();
   producers.start();
-  const progress = setInterval(() => log(`${describeCounts(workload)}; ${describeSends(producers)}`), progressEveryMs);
+  group?.start();
+  const progress = setInterval(() => log(`${describeCounts(workload)}; ${describeSends(producers)}${group === undefined ? "" : `; ${describeGroup(group)}`}`), progressEveryMs);
   const faultsCount: Record<FaultKind, number> = { ...emptyFaultsCount(), ...Object.fromEntries(brokerNemesisKinds.map((kind) => [kind, 0])) } as Record<FaultKind, number>;
   try {
     const untilMs = performance.now() + args.durationS * 1000;
@@ -162,10 +177,11 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
     problems.push(`the nemesis failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   } finally {
     await healEverything(chaos, !signal.aborted, log).catch((error: unknown) => problems.push(`cannot heal: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`));
-    await Promise.all([workload.stop(), producers.stop()]);
+    await Promise.all([workload.stop(), producers.stop(), group?.stop()]);
     clearInterval(progress);
   }
-  log(`clients stopped: ${describeCounts(workload)}; ${describeSends(producers)}`);
+  log(`clients stopped: ${describeCounts(workload)}; ${describeSends(producers)}${group === undefined ? "" : `; ${describeGroup(group)}`}`);
+  for (const note of group?.fatalNotes.slice(0, problemsCountMax) ?? []) log(`group member failed for good: ${note}`);
 
   if (signal.aborted) {
     saveHistory();
@@ -176,8 +192,18 @@ async function runOn(chaos: ChaosCluster, args: ChaosArgs, signal: AbortSignal, 
   const converged = await checkConvergence(chaos, problems, log);
   const finalValues = await finalReads(chaos, workload, brokerIds, args.clientsCount + 1, problems);
   saveHistory();
-  const consumed = await readEverything(admin, brokers, controllers, problems, log);
+  const readBackResult = await readEverything(admin, brokers, controllers, problems, log);
+  const consumed = readBackResult?.consumed;
   if (consumed !== undefined) save("consumed.jsonl", consumed);
+  if (group !== undefined) {
+    save("group-handed.jsonl", group.handed);
+    save("group-commits.jsonl", group.commits);
+    const verdict = readBackResult === undefined ? undefined : await checkGroupAfterHealing(group, readBackResult.ends, producers, brokers, controllers, problems, log, save);
+    if (verdict !== undefined) {
+      problems.push(...groupProblems(verdict));
+      extra.push(describeGroupVerdict(group, verdict));
+    }
+  }
   const unexpected = cluster.unexpectedExits();
   for (const exit of unexpected) problems.push(exit);
   const dataPlane = consumed === undefined ? undefined : checkDataPlane(producers.sends, consumed);
@@ -208,18 +234,47 @@ async function healEverything(chaos: ChaosCluster, restart: boolean, log: (line:
  * Once the brokers have settled (every replica in its ISR, at its leader's high watermark), every
  * message of the topic from offset 0, read by a consumer. Undefined (and a problem) when they do not settle.
  */
-async function readEverything(admin: AdminClient, brokers: ChaosCluster["brokers"], controllers: readonly string[], problems: string[], log: (line: string) => void): Promise<ConsumedMessage[] | undefined> {
+async function readEverything(admin: AdminClient, brokers: ChaosCluster["brokers"], controllers: readonly string[], problems: string[], log: (line: string) => void): Promise<{ consumed: ConsumedMessage[]; ends: number[] } | undefined> {
   try {
     const ends = await waitForSettledBrokers(admin, brokers, topicPartitionsCount);
     log(`brokers settled: every replica in its ISR at the high watermark, ${ends.join(", ")} messages in partitions ${ends.map((_, i) => i).join(", ")}`);
     const consumed = await readBack(controllers, ends);
     log(`read back ${consumed.length} messages`);
-    return consumed;
+    return { consumed, ends };
   } catch (error) {
     problems.push(`data plane not read back: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
     log(await brokers.logTails());
     return undefined;
   }
+}
+
+/**
+ * After healing and settling: the group's committed offsets from its coordinator, then a fresh member
+ * draining the topic from them (kept in `group-drained.jsonl`), and the group's checks. Undefined (and
+ * a problem) when the offsets cannot be read or the topic not drained.
+ */
+async function checkGroupAfterHealing(group: GroupWorkload, ends: readonly number[], producers: DataPlaneWorkload, brokers: ChaosCluster["brokers"], controllers: readonly string[], problems: string[], log: (line: string) => void, save: (name: string, lines: readonly unknown[]) => void): Promise<GroupVerdict | undefined> {
+  try {
+    const finalCommitted = await readCommittedOffsets(brokers.ids().map((id) => `http://127.0.0.1:${brokers.port(id)}`), chaosGroup, chaosTopic);
+    log(`group ${chaosGroup} committed ${ends.map((_, p) => finalCommitted.get(p) ?? "none").join(", ")} in partitions ${ends.map((_, p) => p).join(", ")}; a fresh member drains from there`);
+    const drained = await drainGroup(controllers, ends, finalCommitted);
+    save("group-drained.jsonl", drained);
+    log(`the fresh member was handed ${drained.length} records`);
+    return checkGroup({ sends: producers.sends, handed: group.handed, commits: group.commits, finalCommitted, ends, drained });
+  } catch (error) {
+    problems.push(`group not checked: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    return undefined;
+  }
+}
+
+function describeGroup(group: GroupWorkload): string {
+  const c = group.counts();
+  return `group handed ${c.handed}, commits ok ${c.commits.ok} fail ${c.commits.fail} unknown ${c.commits.unknown}, ${c.generations} generations`;
+}
+
+function describeGroupVerdict(group: GroupWorkload, verdict: GroupVerdict): string {
+  const c = group.counts();
+  return `group: ${verdict.handedCount} records handed out (${verdict.duplicatesHandedCount} again after a rebalance or restart), the fresh member's drain included; commits ok ${c.commits.ok}, fail ${c.commits.fail}, unknown ${c.commits.unknown}; ${c.assignments} assignments over ${c.generations} generation numbers, ${c.restarts} restarts, ${c.fatal} members failed for good; ${verdict.skipped.length} commits past an unhanded message, ${verdict.backwards.length} going backwards, ${verdict.notSurvived.length + verdict.wrongStart.length} offsets not surviving, ${verdict.lostToGroup.length} acknowledged messages never handed out`;
 }
 
 /** Waits for a leader and for every controller to apply the same index with the same metadata. */
@@ -303,7 +358,7 @@ function finish(input: FinishInput): ChaosReport {
   const sends = input.producers.counts();
   const allNemeses = [...args.nemeses, ...args.brokerNemeses];
   const summary = [
-    `seed ${args.seed}, ${args.durationS} s, ${args.controllersCount} controllers, ${args.clientsCount} clients, ${args.keysCount} keys, ${dataPlaneBrokerIds.length} brokers, ${args.producersCount} producers, nemesis ${allNemeses.length === 0 ? "none" : allNemeses.join(",")}`,
+    `seed ${args.seed}, ${args.durationS} s, ${args.controllersCount} controllers, ${args.clientsCount} clients, ${args.keysCount} keys, ${dataPlaneBrokerIds.length} brokers, ${args.producersCount} producers, ${args.groupConsumersCount} group members, nemesis ${allNemeses.length === 0 ? "none" : allNemeses.join(",")}`,
     `faults: ${Object.entries(faultsCount).map(([kind, count]) => `${kind} ${count}`).join(", ")}`,
     `operations: ${operationsCount} = ${metadataCount} metadata (writes ok ${writes.ok}, fail ${writes.fail}, unknown ${writes.unknown}; reads ok ${reads.ok}, fail ${reads.fail}; the final reads included) + ${sendsCount} sends (ok ${sends.ok}, fail ${sends.fail}, unknown ${sends.unknown})`,
     ...input.extra,

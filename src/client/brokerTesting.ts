@@ -204,6 +204,14 @@ export class FakeCluster {
     return memberId;
   }
 
+  /** The coordinator drops a member (its session expired), and another member commits `offsets` in the next generation. */
+  expireMemberAndCommit(group: string, memberId: string, offsets: ReadonlyMap<number, number>): void {
+    const state = this.groups.get(group);
+    if (state === undefined || !state.members.delete(memberId)) throw new Error(`no member ${memberId} in group ${group}`);
+    state.generation++;
+    for (const [partition, offset] of offsets) state.offsets.set(partition, offset);
+  }
+
   /** The first request (already received or still to come) that `matches`. */
   waitForRequest(matches: (request: FakeBrokerRequest) => boolean): Promise<FakeBrokerRequest> {
     const seen = this.requests.find(matches);

@@ -42,6 +42,13 @@ function assignments(): { readonly seen: string[]; readonly onAssignment: NonNul
   };
 }
 
+/** Exactly `count` records, over as many polls as it takes. */
+async function take(consumer: Consumer, count: number): Promise<ConsumerRecord[]> {
+  const records: ConsumerRecord[] = [];
+  while (records.length < count) records.push(...(await consumer.poll({ recordsCountMax: count - records.length })));
+  return records;
+}
+
 const brief = (records: readonly ConsumerRecord[]) => records.map((r) => `${r.partition}:${r.offset}:${r.value}`).sort();
 const isOffsets = (partition: number) => (r: FakeBrokerRequest) => r.route === "offsets" && r.query["partition"] === String(partition);
 
@@ -221,13 +228,13 @@ describe("Consumer in a group", () => {
     });
   });
 
-  test("a commit refused with ILLEGAL_GENERATION fails, the consumer re-joins, and the next commit goes through", async () => {
+  test("a commit refused with ILLEGAL_GENERATION fails; the consumer re-joins, its partition restarts from the committed offset, and the next commit goes through", async () => {
     await withCluster(async (cluster) => {
       cluster.createTopic("t", 2);
       cluster.append("t", 0, ["a0", "a1"]);
       const seen = assignments();
-      const consumer = consumerOf(cluster, new ManualClock(), { group: "g", fromBeginning: true, maxMessages: 2, autoCommitIntervalMs: false, onAssignment: seen.onAssignment });
-      await collect(consumer);
+      const consumer = consumerOf(cluster, new ManualClock(), { group: "g", fromBeginning: true, autoCommitIntervalMs: false, onAssignment: seen.onAssignment });
+      assert.deepEqual((await take(consumer, 2)).map((r) => r.value), ["a0", "a1"]);
       cluster.addPhantomMember("g", "t");
       const rejoin = cluster.nextRequest((r) => r.route === "join");
       const reassigned = seen.next();
@@ -235,9 +242,62 @@ describe("Consumer in a group", () => {
       assert.equal((await rejoin).body["memberId"], "member-1");
       assert.equal(await reassigned, "generation 2: 0", "member-1 keeps partition 0, phantom-2 takes 1");
       assert.equal(consumer.member()?.generation, cluster.generation("g"));
+      assert.deepEqual((await take(consumer, 2)).map((r) => r.value), ["a0", "a1"], "lost with the generation, the partition restarts from the committed offset (none: the beginning) and re-delivers");
       await consumer.commit();
       assert.equal(cluster.committed("g").get(0), 2);
       assert.equal(cluster.requestsOf("commit").at(-1)?.body["generation"], 2);
+      await consumer.close();
+    });
+  });
+
+  test("onCommit sees every commit request settle: refused as the group moved on, then taken, then the one on close", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      cluster.append("t", 0, ["a0", "a1", "a2"]);
+      const settled: string[] = [];
+      const seen = assignments();
+      const consumer = consumerOf(cluster, new ManualClock(), {
+        group: "g",
+        onAssignment: seen.onAssignment,
+        fromBeginning: true,
+        autoCommitIntervalMs: false,
+        onCommit: (c) => settled.push(`${c.memberId}@${c.generation} ${c.offsets.map((o) => `${o.partition}:${o.offset}`).join(",")} ${c.error?.code ?? "ok"}`),
+      });
+      await take(consumer, 2);
+      cluster.addPhantomMember("g", "t");
+      const reassigned = seen.next();
+      await assert.rejects(consumer.commit(), (error) => error instanceof ClientError && error.code === "ILLEGAL_GENERATION");
+      await reassigned;
+      await take(consumer, 2);
+      await consumer.commit();
+      await take(consumer, 1);
+      await consumer.close();
+      assert.deepEqual(settled, ["member-1@1 0:2 ILLEGAL_GENERATION", "member-1@2 0:2 ok", "member-1@2 0:3 ok"]);
+      assert.equal(cluster.committed("g").get(0), 3);
+    });
+  });
+
+  test("a member the coordinator no longer knows loses its partitions: after joining again it resumes from the group's committed offsets, not from its own position", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      cluster.append("t", 0, ["a0", "a1", "a2", "a3", "a4", "a5", "a6"]);
+      const clock = new ManualClock();
+      const seen = assignments();
+      const settled: string[] = [];
+      const consumer = consumerOf(cluster, clock, { group: "g", fromBeginning: true, autoCommitIntervalMs: false, onAssignment: seen.onAssignment, onCommit: (c) => settled.push(`${c.generation} ${c.offsets.map((o) => `${o.partition}:${o.offset}`).join(",")} ${c.error?.code ?? "ok"}`) });
+      const first = await consumer.poll({ recordsCountMax: 2 });
+      assert.deepEqual(first.map((r) => r.offset), [0, 1]);
+      await consumer.commit();
+      // Its session expired while it was cut off; meanwhile another member took partition 0, handed out up to 4, committed 5 and left.
+      cluster.expireMemberAndCommit("g", "member-1", new Map([[0, 5]]));
+      const rejoined = seen.next();
+      await clock.advance(3_000);
+      assert.equal(await rejoined, "generation 3: 0");
+      const next = await consumer.poll({ recordsCountMax: 1 });
+      assert.deepEqual(next.map((r) => r.offset), [5], "resumes at the group's committed offset");
+      await consumer.commit();
+      assert.equal(cluster.committed("g").get(0), 6, "the committed offset never goes back to the member's old position");
+      assert.deepEqual(settled, ["1 0:2 ok", "3 0:6 ok"]);
       await consumer.close();
     });
   });

@@ -45,6 +45,17 @@ export interface ConsumerOptions extends DataPlaneOptions {
   readonly onError?: (error: ClientError) => void;
   /** Called with the partitions consumed from now on: at the start, and with each generation of the group. */
   readonly onAssignment?: (partitions: readonly number[], membership: GroupMembership | undefined) => void;
+  /** With a group: called as each commit request settles (explicit, automatic or on close); `error` is undefined when the coordinator took it. */
+  readonly onCommit?: (commit: OffsetCommit) => void;
+}
+
+/** One commit request of a group member, as `onCommit` sees it settle. */
+export interface OffsetCommit {
+  readonly memberId: string;
+  readonly generation: number;
+  readonly offsets: readonly { readonly partition: number; readonly offset: number }[];
+  /** Undefined when committed; ILLEGAL_GENERATION or UNKNOWN_MEMBER when refused as the group moved on; else the request's last error (it may have been applied). */
+  readonly error: ClientError | undefined;
 }
 
 export const consumerDefaults = {
@@ -100,7 +111,9 @@ type GroupOutcome = { readonly kind: "ok"; readonly body: Readonly<Record<string
  *
  * Groups: the consumer joins through any broker, following NOT_COORDINATOR to the coordinator;
  * heartbeats well within the session timeout; consumes the partitions of its assignment and adopts a
- * new one as heartbeats announce it; re-joins on ILLEGAL_GENERATION or UNKNOWN_MEMBER. It commits
+ * new one as heartbeats announce it; re-joins on ILLEGAL_GENERATION or UNKNOWN_MEMBER, giving up its
+ * partitions as Kafka loses them (each assigned again restarts from the committed offset), and gives
+ * them up too when a heartbeat announces a generation past the next one. It commits
  * (memberId + generation) what was handed out on `commit()` and `close()` (then leaves), and what the
  * application came back from every `autoCommitIntervalMs`: records from a `poll` count as processed
  * at the next `poll`, as in Kafka, so a crash re-delivers rather than skips.
@@ -120,6 +133,7 @@ export class Consumer {
   private readonly heartbeatIntervalMsOption: number | undefined;
   private readonly onError: ((error: ClientError) => void) | undefined;
   private readonly onAssignment: ((partitions: readonly number[], membership: GroupMembership | undefined) => void) | undefined;
+  private readonly onCommit: ((commit: OffsetCommit) => void) | undefined;
   private readonly assigned = new Map<number, PartitionFetch>();
   private readonly running = new Set<Promise<void>>();
   private started: Promise<void> | undefined;
@@ -158,6 +172,7 @@ export class Consumer {
     this.heartbeatIntervalMsOption = options.heartbeatIntervalMs === undefined ? undefined : positive(options.heartbeatIntervalMs, "heartbeatIntervalMs", "consumer");
     this.onError = options.onError;
     this.onAssignment = options.onAssignment;
+    this.onCommit = options.onCommit;
   }
 
   /** The partitions consumed now, in order. */
@@ -527,12 +542,15 @@ export class Consumer {
     const outcome = await this.groupRequest("heartbeat", { memberId: membership.memberId, generation: membership.generation });
     if (outcome.kind === "rejoin") {
       this.rejoinReason = outcome.code;
+      this.releaseAll();
       return;
     }
     // A heartbeat answers the member's current generation and partitions; a new one replaces the old.
     const member = memberOf(outcome.body);
     if (member === undefined || this.membership !== membership) return;
     if (member.generation === membership.generation && samePartitions(member.partitions, membership.partitions)) return;
+    // Generations this member never saw may have given its partitions to others, who moved their committed offsets on.
+    if (member.generation !== membership.generation + 1) this.releaseAll();
     this.membership = member;
     await this.adopt(member);
   }
@@ -558,11 +576,21 @@ export class Consumer {
       if (offset !== undefined && offset !== state.committed) offsets.push({ partition: state.partition, offset });
     }
     if (offsets.length === 0) return;
-    const outcome = await this.groupRequest("commit", { topic: this.topic, offsets, memberId: membership.memberId, generation: membership.generation });
+    const settled = (error: ClientError | undefined): void => this.onCommit?.({ memberId: membership.memberId, generation: membership.generation, offsets, error });
+    let outcome: GroupOutcome;
+    try {
+      outcome = await this.groupRequest("commit", { topic: this.topic, offsets, memberId: membership.memberId, generation: membership.generation });
+    } catch (error) {
+      if (error instanceof ClientError || error instanceof AdminError) settled(ClientError.of(error));
+      throw error;
+    }
     if (outcome.kind === "rejoin") {
       this.requestRejoin(outcome.code);
-      throw new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation });
+      const error = new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation });
+      settled(error);
+      throw error;
     }
+    settled(undefined);
     for (const { partition, offset } of offsets) {
       const state = this.assigned.get(partition);
       if (state !== undefined) state.committed = offset;
@@ -571,7 +599,23 @@ export class Consumer {
 
   private requestRejoin(code: "ILLEGAL_GENERATION" | "UNKNOWN_MEMBER"): void {
     this.rejoinReason ??= code;
+    this.releaseAll();
     this.groupWake.abort();
+  }
+
+  /**
+   * Gives up every partition, records buffered and positions with them, without telling `onAssignment`:
+   * the group moved on without this member (Kafka's lost partitions), so another member may have consumed
+   * and committed them since. A partition assigned again starts from the group's committed offset, so
+   * the member neither commits an old position over a newer commit nor hands out records past it.
+   */
+  private releaseAll(): void {
+    for (const state of this.assigned.values()) {
+      state.stop.abort();
+      this.bufferedCount -= state.records.length - state.head;
+    }
+    this.assigned.clear();
+    this.wake(this.roomWaiters);
   }
 
   /**
