@@ -162,8 +162,10 @@ function recorded(member: string, commit: OffsetCommit, invokeMs: number): Group
   const base = { member, memberId: commit.memberId, generation: commit.generation, offsets: commit.offsets.map((o) => ({ partition: o.partition, offset: o.offset })), invokeMs };
   if (commit.error === undefined) return { ...base, outcome: "ok", completeMs: performance.now() };
   const note = `${commit.error.code}: ${commit.error.message}`.slice(0, 300);
-  // The coordinator checks the generation before it appends: a refusal for it is certain. Anything else may have been appended.
-  if (commit.error.code === "ILLEGAL_GENERATION" || commit.error.code === "UNKNOWN_MEMBER") return { ...base, outcome: "fail", completeMs: performance.now(), note };
+  // The coordinator checks the generation before it appends: a refusal for it is certain, unless an earlier
+  // attempt of the same request went unanswered (the consumer says so). Anything else may have been appended.
+  const refused = commit.error.code === "ILLEGAL_GENERATION" || commit.error.code === "UNKNOWN_MEMBER";
+  if (refused && commit.error.details["outcome"] !== "unknown") return { ...base, outcome: "fail", completeMs: performance.now(), note };
   return { ...base, outcome: "unknown", note };
 }
 

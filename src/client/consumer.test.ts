@@ -4,7 +4,7 @@ import { FakeCluster, ManualClock } from "./brokerTesting.js";
 import type { FakeBrokerRequest, FakeClusterOptions } from "./brokerTesting.js";
 import { ClientError } from "./clientError.js";
 import { Consumer } from "./consumer.js";
-import type { ConsumerOptions, ConsumerRecord } from "./consumer.js";
+import type { ConsumerOptions, ConsumerRecord, OffsetCommit } from "./consumer.js";
 
 async function withCluster(body: (cluster: FakeCluster) => Promise<void>, options: FakeClusterOptions = {}): Promise<void> {
   const cluster = await FakeCluster.start(options);
@@ -274,6 +274,43 @@ describe("Consumer in a group", () => {
       await consumer.close();
       assert.deepEqual(settled, ["member-1@1 0:2 ILLEGAL_GENERATION", "member-1@2 0:2 ok", "member-1@2 0:3 ok"]);
       assert.equal(cluster.committed("g").get(0), 3);
+    });
+  });
+
+  test("a commit refused as the group moved on after an attempt that went unanswered reports its outcome unknown", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      cluster.append("t", 0, ["a0", "a1", "a2"]);
+      const commits: OffsetCommit[] = [];
+      // The clock moves on its own, so the retry's back-off passes.
+      const consumer = consumerOf(cluster, new ManualClock({ autoAdvance: true }), { group: "g", fromBeginning: true, autoCommitIntervalMs: false, onCommit: (c) => commits.push(c) });
+      await take(consumer, 2);
+      let commitsSeen = 0;
+      cluster.fault = (request) => {
+        if (request.route !== "commit") return undefined;
+        commitsSeen++;
+        // The first attempt is taken but its answer lost; before the retry the member's session expires.
+        if (commitsSeen === 1) return { kind: "drop-after" };
+        if (commitsSeen === 2) cluster.expireMemberAndCommit("g", "member-1", new Map());
+        return undefined;
+      };
+      await assert.rejects(consumer.commit(), (error) => error instanceof ClientError && error.code === "UNKNOWN_MEMBER" && error.details["outcome"] === "unknown");
+      assert.equal(cluster.committed("g").get(0), 2, "the unanswered attempt was taken");
+      assert.equal(commits.at(-1)?.error?.details["outcome"], "unknown");
+      cluster.fault = undefined;
+      await consumer.close();
+    });
+  });
+
+  test("a commit refused as the group moved on at its first attempt reports its outcome not_applied", async () => {
+    await withCluster(async (cluster) => {
+      cluster.createTopic("t", 1);
+      cluster.append("t", 0, ["a0", "a1"]);
+      const consumer = consumerOf(cluster, new ManualClock(), { group: "g", fromBeginning: true, autoCommitIntervalMs: false });
+      await take(consumer, 2);
+      cluster.addPhantomMember("g", "t");
+      await assert.rejects(consumer.commit(), (error) => error instanceof ClientError && error.code === "ILLEGAL_GENERATION" && error.details["outcome"] === "not_applied");
+      await consumer.close();
     });
   });
 

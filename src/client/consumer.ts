@@ -54,7 +54,11 @@ export interface OffsetCommit {
   readonly memberId: string;
   readonly generation: number;
   readonly offsets: readonly { readonly partition: number; readonly offset: number }[];
-  /** Undefined when committed; ILLEGAL_GENERATION or UNKNOWN_MEMBER when refused as the group moved on; else the request's last error (it may have been applied). */
+  /**
+   * Undefined when committed; ILLEGAL_GENERATION or UNKNOWN_MEMBER when refused as the group moved on
+   * (`details.outcome` is `unknown` when an earlier attempt of the same request got no answer and may
+   * have been taken, else `not_applied`); else the request's last error (it may have been applied).
+   */
   readonly error: ClientError | undefined;
 }
 
@@ -100,7 +104,13 @@ interface PartitionFetch {
   leaderHint: string | undefined;
 }
 
-type GroupOutcome = { readonly kind: "ok"; readonly body: Readonly<Record<string, unknown>> } | { readonly kind: "rejoin"; readonly code: "ILLEGAL_GENERATION" | "UNKNOWN_MEMBER" };
+/**
+ * A group request's end: answered, or refused as the group moved on. `earlierMayHaveApplied`: an earlier
+ * attempt of the same request got no answer after it may have been served (a commit of it may be in).
+ */
+type GroupOutcome =
+  | { readonly kind: "ok"; readonly body: Readonly<Record<string, unknown>> }
+  | { readonly kind: "rejoin"; readonly code: "ILLEGAL_GENERATION" | "UNKNOWN_MEMBER"; readonly earlierMayHaveApplied: boolean };
 
 /**
  * Reads one topic (SPEC §5, docs/DATA_PLANE.md): from each of its partitions' leaders, concurrently,
@@ -586,7 +596,10 @@ export class Consumer {
     }
     if (outcome.kind === "rejoin") {
       this.requestRejoin(outcome.code);
-      const error = new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation });
+      // The coordinator checks the generation before it appends, so this attempt took nothing; an earlier
+      // one that got no answer may have been taken.
+      const applied = outcome.earlierMayHaveApplied ? "unknown" : "not_applied";
+      const error = new ClientError(outcome.code, 409, `Cannot commit the offsets of group ${this.group} as the group moved on from generation ${membership.generation} (${outcome.code}): the consumer joins it again`, { generation: membership.generation, outcome: applied });
       settled(error);
       throw error;
     }
@@ -633,6 +646,7 @@ export class Consumer {
     const signal = final ? this.finalSignal : this.conn.signal;
     let lastError: ClientError | undefined;
     let retriesCount = 0;
+    let mayHaveApplied = false;
     for (let attempt = 1; attempt <= groupAttemptsMax[action]; attempt++) {
       if (this.conn.stopped && !final) throw new ClientError("CLOSED", 0, `Cannot ${action} group ${group} as the consumer is closing`);
       const url = this.coordinatorUrl ?? this.conn.metadata.anyBrokerUrl(this.brokerTurn++);
@@ -649,7 +663,8 @@ export class Consumer {
         }
         lastError = replyError(reply, attempt);
       }
-      if (verdict.kind === "rejoin") return { kind: "rejoin", code: verdict.code };
+      if (verdict.kind === "rejoin") return { kind: "rejoin", code: verdict.code, earlierMayHaveApplied: mayHaveApplied };
+      if (verdict.kind === "retry" && verdict.outcome === "unknown") mayHaveApplied = true;
       if (verdict.kind === "coordinator") {
         this.coordinatorUrl = verdict.coordinatorUrl;
         if (verdict.coordinatorUrl !== undefined && verdict.coordinatorUrl !== url) continue;
