@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import type { Entry, HardState, Message, NodeId, Snapshot } from "../raft/types.js";
+import type { HardState, Message, NodeId, Snapshot } from "../raft/types.js";
 import { RaftStorage } from "../storage/raftStorage.js";
 import { MemoryNetwork } from "../transport/memoryTransport.js";
 import type { MemoryTransport } from "../transport/memoryTransport.js";
@@ -23,6 +23,19 @@ const noSnapshots: SnapshotSettings = { snapshotEntriesCount: 1_000_000, snapsho
 const manualTicker = (): Ticker => ({ start: () => {}, stop: () => {} });
 
 /** Yields to the event loop (IO completions included) until `condition` holds, at most `turnsMax` times. */
+/** The node's real storage, with the calls in `replaced` standing in for its own (a slow or failing disk). */
+function storageWith(storage: RaftStorage, replaced: Partial<ControllerStorage>): ControllerStorage {
+  return {
+    appendEntries: (entries) => storage.appendEntries(entries),
+    setHardState: (hardState) => storage.setHardState(hardState),
+    writeSnapshot: (snapshot) => storage.writeSnapshot(snapshot),
+    saveAppSnapshot: (snapshot) => storage.saveAppSnapshot(snapshot),
+    compact: (index) => storage.compact(index),
+    sync: () => storage.sync(),
+    ...replaced,
+  };
+}
+
 async function until(condition: () => boolean, what: string, turnsMax = 200_000): Promise<void> {
   for (let turn = 0; turn < turnsMax; turn++) {
     if (condition()) return;
@@ -277,18 +290,16 @@ describe("Controller", () => {
     await cluster.crash(2);
     const syncs: { resolve: () => void }[] = [];
     const hardStates: HardState[] = [];
-    await cluster.boot(2, dir, (storage) => ({
-      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
-      setHardState: (hardState: HardState) => {
-        hardStates.push(hardState);
-        return storage.setHardState(hardState);
-      },
-      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
-      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
-      compact: (index: number) => storage.compact(index),
-      // The disk is slow: this sync completes only when the test says so.
-      sync: () => new Promise<void>((resolve) => syncs.push({ resolve: () => void storage.sync().then(resolve) })),
-    }));
+    await cluster.boot(2, dir, (storage) =>
+      storageWith(storage, {
+        setHardState: (hardState: HardState) => {
+          hardStates.push(hardState);
+          return storage.setHardState(hardState);
+        },
+        // The disk is slow: this sync completes only when the test says so.
+        sync: () => new Promise<void>((resolve) => syncs.push({ resolve: () => void storage.sync().then(resolve) })),
+      }),
+    );
     const node1 = cluster.node(1);
     node1.controller.campaign();
     await until(() => syncs.length > 0, "node 2 to persist its vote");
@@ -308,15 +319,12 @@ describe("Controller", () => {
     await cluster.crash(1);
     let holding = false;
     const held: (() => void)[] = [];
-    await cluster.boot(1, dir, (storage) => ({
-      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
-      setHardState: (hardState: HardState) => storage.setHardState(hardState),
-      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
-      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
-      compact: (index: number) => storage.compact(index),
-      // Once holding, the leader's syncs complete only when the test releases them.
-      sync: () => (holding ? new Promise<void>((resolve) => held.push(() => void storage.sync().then(resolve))) : storage.sync()),
-    }));
+    await cluster.boot(1, dir, (storage) =>
+      storageWith(storage, {
+        // Once holding, the leader's syncs complete only when the test releases them.
+        sync: () => (holding ? new Promise<void>((resolve) => held.push(() => void storage.sync().then(resolve))) : storage.sync()),
+      }),
+    );
     const leader = await cluster.electLeader(1);
     holding = true;
     let firstAnswered = false;
@@ -371,15 +379,12 @@ describe("Controller", () => {
     const dir = cluster.node(1).dir;
     await cluster.crash(1);
     const held: (() => void)[] = [];
-    await cluster.boot(1, dir, (storage) => ({
-      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
-      setHardState: (hardState: HardState) => storage.setHardState(hardState),
-      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
-      // The disk is slow for snapshot files: each is saved only when the test says so.
-      saveAppSnapshot: (snapshot: Snapshot) => new Promise<void>((resolve, reject) => held.push(() => void storage.saveAppSnapshot(snapshot).then(resolve, reject))),
-      compact: (index: number) => storage.compact(index),
-      sync: () => storage.sync(),
-    }));
+    await cluster.boot(1, dir, (storage) =>
+      storageWith(storage, {
+        // The disk is slow for snapshot files: each is saved only when the test says so.
+        saveAppSnapshot: (snapshot: Snapshot) => new Promise<void>((resolve, reject) => held.push(() => void storage.saveAppSnapshot(snapshot).then(resolve, reject))),
+      }),
+    );
     const leader = await cluster.electLeader(1);
     for (let i = 0; i < 20 && held.length === 0; i++) await put(leader, `k${i}`, "before");
     assert.equal(held.length, 1, "a snapshot is being saved");
@@ -507,14 +512,11 @@ describe("Controller", () => {
     const dir = cluster.node(1).dir;
     await cluster.crash(1);
     let failSync = false;
-    const node = await cluster.boot(1, dir, (storage) => ({
-      appendEntries: (entries: readonly Entry[]) => storage.appendEntries(entries),
-      setHardState: (hardState: HardState) => storage.setHardState(hardState),
-      writeSnapshot: (snapshot: Snapshot) => storage.writeSnapshot(snapshot),
-      saveAppSnapshot: (snapshot: Snapshot) => storage.saveAppSnapshot(snapshot),
-      compact: (index: number) => storage.compact(index),
-      sync: () => (failSync ? Promise.reject(new Error("EIO: i/o error, fsync")) : storage.sync()),
-    }));
+    const node = await cluster.boot(1, dir, (storage) =>
+      storageWith(storage, {
+        sync: () => (failSync ? Promise.reject(new Error("EIO: i/o error, fsync")) : storage.sync()),
+      }),
+    );
     await cluster.electLeader(1);
     failSync = true;
     const error = await rejection(put(node, "a", "x"));
